@@ -1,0 +1,35 @@
+# The two commands that matter: `make demo` and `make test`. Both install everything first.
+SHELL := /bin/bash
+UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: install test lint typecheck unit demo serve bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml uv.lock
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install -q uv
+	$(UV) sync --frozen
+	@touch $@
+
+lint: install
+	$(VENV)/bin/ruff check src tests examples
+	$(VENV)/bin/ruff format --check src tests examples
+
+typecheck: install
+	$(VENV)/bin/mypy
+
+unit: install
+	$(VENV)/bin/pytest -q
+
+test: lint typecheck unit
+
+demo: install
+	bash examples/demo.sh
+
+serve: install
+	$(VENV)/bin/assay server --host 127.0.0.1 --port 8080
+
+clean:
+	rm -rf $(VENV) .demo-home .pytest_cache .mypy_cache .ruff_cache

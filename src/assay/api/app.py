@@ -1,0 +1,50 @@
+"""The FastAPI application: one per instance, embedded in a CLI process or served."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, FastAPI
+
+from assay import __version__
+from assay.api import errors
+from assay.api.deps import require_rule, rule
+from assay.api.limits import BodyLimit
+from assay.api.routes import assets, blobs, evaluations, folders, users
+from assay.core.config import Settings
+from assay.db import migrate
+from assay.db.session import Database
+from assay.services.context import Instance
+from assay.storage.blobs import BlobStore
+
+API_PREFIX = "/api/v1"
+
+
+def open_state(settings: Settings, *, local_user: str | None) -> Instance:
+    """Open the database (migrating it) and the blob store of an instance."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.resolved_database_url)
+    migrate.upgrade(db, settings.home)
+    return Instance(
+        settings=settings,
+        db=db,
+        store=BlobStore(settings.resolved_storage_url),
+        local_user=local_user,
+    )
+
+
+def create_app(state: Instance) -> FastAPI:
+    app = FastAPI(
+        title="Assay", version=__version__, description="Self-hosted model evaluation platform"
+    )
+    app.state.assay = state
+    errors.install(app)
+    api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(require_rule)])
+    for module in (users, folders, assets, blobs, evaluations):
+        api.include_router(module.router)
+
+    @api.get("/health", openapi_extra=rule("public"), tags=["meta"])
+    def health() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    app.include_router(api)
+    app.add_middleware(BodyLimit, max_bytes=state.settings.max_json_bytes)
+    return app

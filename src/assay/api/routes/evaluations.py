@@ -1,0 +1,56 @@
+"""Evaluation results bound to model and dataset commits."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+
+from assay.api import schemas as s
+from assay.api.deps import context, rule
+from assay.core.refs import parse_ref
+from assay.services import evaluations
+from assay.services.context import Ctx
+
+router = APIRouter(prefix="/evaluations", tags=["evaluations"])
+Context = Depends(context, scope="function")
+
+
+@router.post("", status_code=201, openapi_extra=rule("user"))
+def create(body: s.EvaluationCreate, ctx: Ctx = Context) -> s.EvaluationPublic:
+    ev, _ = evaluations.create(
+        ctx,
+        parse_ref(body.model, type_hint="model"),
+        parse_ref(body.dataset, type_hint="dataset"),
+        body.metrics,
+        body.source,
+    )
+    return _one(ctx, ev)
+
+
+@router.get("", openapi_extra=rule("user"))
+def list_(
+    ref: str | None = None,
+    all_commits: bool = False,
+    limit: int = Query(default=100, ge=1, le=1000),
+    before: datetime | None = None,
+    ctx: Ctx = Context,
+) -> list[s.EvaluationPublic]:
+    parsed = parse_ref(ref) if ref else None
+    rows = evaluations.list_(ctx, parsed, all_commits=all_commits, limit=limit, before=before)
+    return [s.EvaluationPublic(**d) for d in evaluations.to_public(ctx, rows)]
+
+
+@router.get("/{evaluation_id}", openapi_extra=rule("user"))
+def get(evaluation_id: str, ctx: Ctx = Context) -> s.EvaluationPublic:
+    return _one(ctx, evaluations.get(ctx, evaluation_id))
+
+
+@router.delete("/{evaluation_id}", openapi_extra=rule("user"))
+def delete(evaluation_id: str, ctx: Ctx = Context) -> s.Deleted:
+    return s.Deleted(deleted=evaluations.delete(ctx, evaluation_id).id)
+
+
+def _one(ctx: Ctx, ev: Any) -> s.EvaluationPublic:
+    return s.EvaluationPublic(**evaluations.to_public(ctx, [ev])[0])

@@ -1,0 +1,152 @@
+"""Request and response bodies. JSON keys are camelCase, as in seed 001's SDK output."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+
+class Schema(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, from_attributes=True, extra="forbid"
+    )
+
+
+class UserPublic(Schema):
+    name: str
+    is_admin: bool
+    created_at: datetime
+
+
+class UserCreate(Schema):
+    name: str
+    admin: bool = False
+
+
+class UserCreated(UserPublic):
+    api_key: str
+
+
+class FolderCreate(Schema):
+    type: str
+    name: str
+
+
+class FolderPublic(Schema):
+    type: str
+    name: str
+    owner: str
+    assets: int = 0
+    created_at: datetime
+
+
+class AssetCreate(Schema):
+    type: str
+    folder: str
+    name: str
+
+
+class AssetPublic(Schema):
+    id: str
+    type: str
+    folder: str
+    name: str
+    owner: str
+    path: str
+    created_at: datetime
+
+
+class BranchCreate(Schema):
+    name: str
+    source: str = Field(default="main", alias="from")
+
+
+class TagCreate(Schema):
+    name: str
+    ref: str = "main"
+
+
+class RefPointer(Schema):
+    name: str
+    commit: str
+    updated_at: datetime
+
+
+class CommitPublic(Schema):
+    id: str
+    parent: str | None
+    message: str
+    author: str
+    created_at: datetime
+    file_count: int
+    total_size: int
+
+
+class ResolvedPublic(Schema):
+    asset: AssetPublic
+    commit: CommitPublic
+    branch: str | None
+    rev: str
+    ref: str
+
+
+class FileEntryModel(Schema):
+    path: str
+    sha256: str
+    size: int = Field(ge=0)
+
+
+class CommitCreate(Schema):
+    branch: str = "main"
+    message: str
+    add: list[FileEntryModel] = Field(default_factory=list, max_length=200_000)
+    delete: list[str] = Field(default_factory=list, max_length=200_000)
+    parent: str | None = None
+
+
+class BlobQuery(Schema):
+    hashes: list[str] = Field(max_length=200_000)
+
+
+class BlobMissing(Schema):
+    missing: list[str]
+
+
+class BlobStored(Schema):
+    sha256: str
+    size: int
+
+
+class EvaluationCreate(Schema):
+    model: str
+    dataset: str
+    metrics: dict[str, Any]
+    source: str = "api"
+
+
+class EvaluationPublic(BaseModel):
+    """Exactly the keys seed 001 shows, so scripts written against it keep working."""
+
+    model_config = ConfigDict(protected_namespaces=())
+    id: str
+    modelID: str
+    modelRef: str
+    modelCommit: str
+    modelBranch: str | None
+    modelTags: list[str]
+    datasetID: str
+    datasetRef: str
+    datasetCommit: str
+    datasetBranch: str | None
+    datasetTags: list[str]
+    results: dict[str, Any]
+    source: str
+    creator: str | None
+    startTime: str
+
+
+class Deleted(Schema):
+    deleted: str

@@ -1,0 +1,1 @@
+"""The `assay` command line: a thin Typer layer over the SDK (``assay.hub``)."""

@@ -1,0 +1,117 @@
+"""Evaluations: create, ls, get, delete."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from assay import hub
+from assay.cli import render
+from assay.cli.app import OUTPUT_HELP, create, delete, get, ls
+from assay.core.errors import InvalidInput
+
+Output = Annotated[str, typer.Option("--output", "-o", help=OUTPUT_HELP)]
+
+
+def parse_metric(text: str) -> tuple[str, Any]:
+    """``key=value``: the value keeps its JSON type (1.47 a number, true a bool, ok a string)."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise InvalidInput(f"metric {text!r} is not KEY=VALUE, e.g. -m accuracy=0.99")
+    try:
+        value: Any = json.loads(raw)
+    except ValueError:
+        value = raw
+    return key.strip(), value
+
+
+def read_metrics_file(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+    except OSError as exc:
+        raise InvalidInput(f"cannot read metrics file {path}: {exc.strerror}") from None
+    except ValueError as exc:
+        raise InvalidInput(f"metrics file {path} is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise InvalidInput(f"metrics file {path} must hold a JSON object of name -> value")
+    return data
+
+
+@create.command("evaluation")
+def create_evaluation(
+    model: Annotated[str, typer.Argument(help="model ref, e.g. FOLDER/MODEL:branch/v1")],
+    dataset: Annotated[str, typer.Option("--dataset", "-d", help="dataset ref")],
+    metric: Annotated[
+        list[str] | None, typer.Option("--metric", "-m", help="KEY=VALUE (repeatable)")
+    ] = None,
+    metrics_file: Annotated[
+        Path | None, typer.Option("--metrics-file", help="JSON object of metrics (may be nested)")
+    ] = None,
+    output: Output = "table",
+) -> None:
+    """Record metrics measured elsewhere, bound to the commits the refs point at now."""
+    render.check_output(output)
+    metrics: dict[str, Any] = read_metrics_file(metrics_file) if metrics_file else {}
+    for text in metric or []:
+        key, value = parse_metric(text)
+        metrics[key] = value
+    if not metrics:
+        raise InvalidInput("no metrics: give -m KEY=VALUE or --metrics-file FILE")
+    ev = hub.create_evaluation(
+        model=_typed(model, "model"), dataset=_typed(dataset, "dataset"), metrics=metrics
+    )
+    if output == "json":
+        render.as_json(ev)
+    else:
+        render.out.print(ev["id"])
+
+
+def _typed(ref: str, type_: str) -> str:
+    """Give the ref the type the option implies unless it names one itself."""
+    head = ref.split(":", 1)[0].split("/")
+    return ref if len(head) >= 3 else f"{type_}/{ref}"
+
+
+@ls.command("evaluation")
+def ls_evaluation(
+    ref: Annotated[
+        str | None, typer.Argument(help="model or dataset ref; omit to list all you can see")
+    ] = None,
+    all_commits: Annotated[
+        bool, typer.Option("--all-commits", help="every commit in the ref's history")
+    ] = False,
+    limit: Annotated[int, typer.Option(help="at most this many")] = 100,
+    output: Output = "table",
+) -> None:
+    """List evaluations, newest first."""
+    render.check_output(output)
+    rows = hub.list_evaluation(ref, all_commits=all_commits, limit=limit)
+    if output == "json":
+        render.as_json(rows)
+        return
+    if not rows:
+        render.err.print("No evaluations.")
+    for i, ev in enumerate(rows):
+        if i:
+            render.out.print()
+        render.evaluation_block(ev)
+
+
+@get.command("evaluation")
+def get_evaluation(evaluation_id: str, output: Output = "table") -> None:
+    """Show one evaluation."""
+    render.check_output(output)
+    ev = hub.get_evaluation(evaluation_id)
+    if output == "json":
+        render.as_json(ev)
+    else:
+        render.evaluation_block(ev)
+
+
+@delete.command("evaluation")
+def delete_evaluation(evaluation_id: str) -> None:
+    """Delete an evaluation."""
+    hub.delete_evaluation(evaluation_id=evaluation_id)

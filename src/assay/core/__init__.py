@@ -1,0 +1,1 @@
+"""Pieces every layer uses: settings, the error hierarchy, names and refs."""

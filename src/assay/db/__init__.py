@@ -1,0 +1,1 @@
+"""Persistence of metadata: SQLAlchemy models, sessions and Alembic migrations."""

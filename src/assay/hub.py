@@ -1,0 +1,187 @@
+"""The Python SDK, shaped like seed 001's ``t9k.ah``::
+
+    from assay import hub
+    hub.login(host="http://127.0.0.1:8080", api_key="assay_...")   # or nothing: embedded
+    folder = hub.create_folder(type_="model", name="image-classification")
+    model = folder.create_asset(name="mnist-cnn-keras")
+    branch = model.create_branch(name="v1")
+    branch.create_commit(message="weights", add=["model.onnx"])
+    dataset = hub.get_folder(type_="dataset", name="image-classification").get_asset(name="mnist")
+    branch.create_evaluation(metrics={"loss": 1.47, "accuracy": 0.99}, dataset=dataset)
+    branch.list_evaluation()
+    hub.delete_evaluation(evaluation_id=...)
+
+Without ``login`` (and without stored credentials or ASSAY_HOST) every call works on the
+embedded instance in ``$ASSAY_HOME``. Failures raise ``assay.errors`` classes.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from assay import errors
+from assay.core.names import TYPE_TITLES
+from assay.core.refs import parse_folder
+from assay.sdk.client import Client, Credentials, save_credentials
+from assay.sdk.objects import Asset, Branch, Folder, Tag, ref_of
+
+__all__ = [
+    "Asset",
+    "Branch",
+    "Client",
+    "Folder",
+    "Tag",
+    "create_evaluation",
+    "create_folder",
+    "create_user",
+    "delete_evaluation",
+    "delete_folder",
+    "errors",
+    "get_asset",
+    "get_evaluation",
+    "get_folder",
+    "list_evaluation",
+    "list_folders",
+    "login",
+    "logout",
+    "use_client",
+    "whoami",
+]
+
+log = logging.getLogger("assay")
+_client: Client | None = None
+
+
+def _sdk_client() -> Client:
+    return Client(source="sdk")
+
+
+_client_factory: Callable[[], Client] = _sdk_client
+
+
+def _setup_logging() -> None:
+    """Print INFO lines like seed 001's SDK unless the application configured logging."""
+    if not log.handlers and not logging.getLogger().handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("ASSAY %(levelname)s: %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+
+
+_setup_logging()
+
+
+def client() -> Client:
+    global _client
+    if _client is None:
+        _client = _client_factory()
+    return _client
+
+
+def use_client(new: Client) -> None:
+    """Make every hub call go through ``new`` (the CLI uses this to mark its requests)."""
+    global _client
+    if _client is not None and _client is not new:
+        _client.close()
+    _client = new
+
+
+def login(host: str | None = None, api_key: str | None = None) -> dict[str, Any]:
+    """Log in to a server and remember the credentials; without arguments, check the stored
+    ones (or the embedded instance) still work."""
+    new = Client(host, api_key, source="sdk") if host or api_key else Client(source="sdk")
+    me: dict[str, Any] = new.get("/users/me")
+    if host and api_key:
+        save_credentials(new.settings, Credentials(host.rstrip("/"), api_key))
+    use_client(new)
+    log.info("Logged in to %s as user %s", new.host or "the embedded instance", me["name"])
+    return me
+
+
+def logout() -> None:
+    """Forget stored credentials; later calls use the embedded instance."""
+    current = client()
+    save_credentials(current.settings, None)
+    use_client(Client(source=current.source))
+
+
+def whoami() -> dict[str, Any]:
+    return client().get("/users/me")  # type: ignore[no-any-return]
+
+
+def create_user(name: str, admin: bool = False) -> dict[str, Any]:
+    """Create a user (admin only); the answer holds its API key, shown this once."""
+    return client().post("/users", {"name": name, "admin": admin})  # type: ignore[no-any-return]
+
+
+def create_folder(type_: str, name: str) -> Folder:
+    parsed_type, folder = parse_folder(name, type_hint=type_)
+    assert parsed_type is not None
+    log.info("Creating %s Folder %s", TYPE_TITLES.get(parsed_type, parsed_type), folder)
+    return Folder(client(), client().post("/folders", {"type": parsed_type, "name": folder}))
+
+
+def get_folder(type_: str, name: str) -> Folder:
+    for data in client().get("/folders", type=type_):
+        if data["name"] == name:
+            return Folder(client(), data)
+    raise errors.NotFound(f"{TYPE_TITLES.get(type_, type_)} Folder {name!r} does not exist")
+
+
+def list_folders(type_: str | None = None) -> list[Folder]:
+    return [Folder(client(), d) for d in client().get("/folders", type=type_)]
+
+
+def delete_folder(type_: str, name: str, force: bool = False) -> None:
+    log.info("Deleting %s Folder %s", TYPE_TITLES.get(type_, type_), name)
+    client().delete(f"/folders/{type_}/{name}", force=force or None)
+
+
+def get_asset(ref: str, type_: str | None = None) -> Asset:
+    """The asset a ref names, e.g. ``image-classification/mnist-cnn-keras``."""
+    return Asset(client(), client().get("/assets/lookup", ref=ref, type=type_)["asset"])
+
+
+def create_evaluation(
+    model: Asset | Branch | Tag | str, dataset: Asset | Branch | Tag | str, metrics: dict[str, Any]
+) -> dict[str, Any]:
+    c = client()
+    ev: dict[str, Any] = c.post(
+        "/evaluations",
+        {
+            "model": ref_of(model),
+            "dataset": ref_of(dataset),
+            "metrics": metrics,
+            "source": c.source,
+        },
+    )
+    log.info(
+        "Creating evaluation of commit %s of Model %s",
+        ev["modelCommit"][:8],
+        ev["modelRef"].split(":")[0].rsplit("/", 1)[-1],
+    )
+    return ev
+
+
+def list_evaluation(
+    ref: Asset | Branch | Tag | str | None = None, all_commits: bool = False, limit: int = 100
+) -> list[dict[str, Any]]:
+    """Evaluations newest first: all you can see, or those of the commit a ref names."""
+    return client().get(  # type: ignore[no-any-return]
+        "/evaluations",
+        ref=ref_of(ref) if ref is not None else None,
+        all_commits=all_commits or None,
+        limit=limit,
+    )
+
+
+def get_evaluation(evaluation_id: str) -> dict[str, Any]:
+    return client().get(f"/evaluations/{evaluation_id}")  # type: ignore[no-any-return]
+
+
+def delete_evaluation(evaluation_id: str) -> None:
+    log.info("Deleting evaluation with ID %s", evaluation_id)
+    client().delete(f"/evaluations/{evaluation_id}")

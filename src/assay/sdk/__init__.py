@@ -1,0 +1,1 @@
+"""The Python SDK: an HTTP client of the REST API, local (embedded) or remote."""

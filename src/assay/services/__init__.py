@@ -1,0 +1,1 @@
+"""The one service layer: every rule of the product, used by the REST routes and nothing else."""

@@ -1,0 +1,1 @@
+"""File contents, addressed by SHA-256, on any fsspec filesystem."""
