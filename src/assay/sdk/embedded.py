@@ -65,3 +65,13 @@ def server_for(settings: Settings) -> EmbeddedServer:
             server = _servers[key] = EmbeddedServer(settings)
             atexit.register(server.stop)
         return server
+
+
+def stop_all() -> None:
+    """Stop every embedded server of this process (tests switch homes between cases)."""
+    with _lock:
+        servers = list(_servers.values())
+        _servers.clear()
+    for server in servers:
+        atexit.unregister(server.stop)
+        server.stop()

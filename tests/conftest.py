@@ -1,0 +1,148 @@
+"""Shared fixtures: an isolated ASSAY_HOME per test, the CLI in-process and as a real
+subprocess, and a real `assay server` process on a loopback port."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from assay import hub
+from assay.core.config import get_settings
+from assay.sdk import embedded
+
+ROOT = Path(__file__).resolve().parent.parent
+ASSAY = str(ROOT / ".venv" / "bin" / "assay")
+
+
+def clean_env(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSAY_")}
+    env["ASSAY_HOME"] = str(home)
+    env["COLUMNS"] = "200"
+    return env
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A fresh embedded instance for this test; the SDK and in-process CLI use it."""
+    path = tmp_path / "home"
+    for key in list(os.environ):
+        if key.startswith("ASSAY_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("ASSAY_HOME", str(path))
+    get_settings.cache_clear()
+    hub._client = None
+    yield path
+    if hub._client is not None:
+        hub._client.close()
+    hub._client = None
+    embedded.stop_all()
+    get_settings.cache_clear()
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> object:
+        import json
+
+        return json.loads(self.out)
+
+
+@pytest.fixture
+def cli(home: Path) -> Iterator[object]:
+    """Run `assay ARGS` in this process (fast); the entry point is the real one."""
+    from assay.cli.main import main
+
+    def run(*args: str, cwd: Path | None = None) -> Result:
+        out, err = io.StringIO(), io.StringIO()
+        old_argv, old_cwd = sys.argv, os.getcwd()
+        sys.argv = ["assay", *args]
+        code = 0
+        try:
+            if cwd is not None:
+                os.chdir(cwd)
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                try:
+                    main()
+                except SystemExit as exc:
+                    code = int(exc.code or 0) if not isinstance(exc.code, str) else 1
+        finally:
+            sys.argv = old_argv
+            os.chdir(old_cwd)
+        return Result(code, out.getvalue(), err.getvalue())
+
+    yield run
+
+
+def run_assay(home: Path, *args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
+              timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run the installed `assay` executable as a user would."""
+    return subprocess.run([ASSAY, *args], cwd=cwd, env=env or clean_env(home), text=True,
+                          capture_output=True, timeout=timeout, check=False)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    url: str
+    home: Path
+    admin_key: str
+    process: subprocess.Popen[str]
+
+    def client(self, key: str | None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        return httpx.Client(base_url=self.url + "/api/v1", headers=headers, timeout=60)
+
+
+def start_server(home: Path) -> Server:
+    port = free_port()
+    log = open(home.parent / f"server-{port}.log", "w")  # noqa: SIM115
+    proc = subprocess.Popen([ASSAY, "server", "--host", "127.0.0.1", "--port", str(port)],
+                            env=clean_env(home), stdout=log, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(url + "/api/v1/health", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError((home.parent / f"server-{port}.log").read_text())
+        time.sleep(0.1)
+    key = (home / "admin.key").read_text().strip()
+    return Server(url, home, key, proc)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    """A real `assay server` process on a free loopback port, with its own home."""
+    home = tmp_path / "server-home"
+    home.mkdir()
+    srv = start_server(home)
+    yield srv
+    srv.process.terminate()
+    try:
+        srv.process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        srv.process.kill()

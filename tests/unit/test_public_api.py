@@ -1,0 +1,23 @@
+"""The SDK's public surface is pinned: changing it is a deliberate act."""
+
+from __future__ import annotations
+
+import assay
+from assay import errors, hub
+
+
+def test_hub_exports() -> None:
+    assert sorted(hub.__all__) == sorted([
+        "Asset", "Branch", "Client", "Folder", "Tag", "create_evaluation", "create_folder",
+        "create_user", "delete_evaluation", "delete_folder", "errors", "get_asset",
+        "get_evaluation", "get_folder", "list_evaluation", "list_folders", "login", "logout",
+        "use_client", "whoami",
+    ])
+    for name in hub.__all__:
+        assert hasattr(hub, name), name
+
+
+def test_error_families_share_one_root() -> None:
+    assert assay.__all__ == ["__version__"]
+    for name in errors.__all__:
+        assert issubclass(getattr(errors, name), errors.AssayError)
