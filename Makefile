@@ -10,7 +10,8 @@ install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install -q uv
-	$(UV) sync --frozen
+	$(UV) sync --frozen --compile-bytecode
+	@$(PY) -m compileall -q src  # PYTHONDONTWRITEBYTECODE may be set: compile once here
 	@touch $@
 
 lint: install

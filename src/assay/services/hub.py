@@ -78,7 +78,8 @@ def create_folder(ctx: Ctx, type_: str, name: str) -> Folder:
     return folder
 
 
-def list_folders(ctx: Ctx, type_: str | None) -> list[tuple[Folder, int]]:
+def list_folders(ctx: Ctx, type_: str | None, owner: str | None = None) -> list[tuple[Folder, int]]:
+    """Folders of ``owner`` (default: the caller; another user's only for an admin)."""
     if type_ is not None:
         check_type(type_)
     count = (
@@ -87,7 +88,7 @@ def list_folders(ctx: Ctx, type_: str | None) -> list[tuple[Folder, int]]:
         .correlate(Folder)
         .scalar_subquery()
     )
-    q = select(Folder, count).where(Folder.owner_id == ctx.actor.id)
+    q = select(Folder, count).where(Folder.owner_id == _owner_id(ctx, owner))
     if type_:
         q = q.where(Folder.type == type_)
     rows = ctx.session.execute(q.order_by(Folder.type, Folder.name)).all()
@@ -142,8 +143,8 @@ def create_asset(ctx: Ctx, type_: str, folder_name: str, name: str) -> AssetInfo
     return AssetInfo(asset, folder, ctx.actor.name)
 
 
-def list_assets(ctx: Ctx, type_: str, folder_name: str) -> list[Asset]:
-    folder = get_folder(ctx, type_, folder_name)
+def list_assets(ctx: Ctx, type_: str, folder_name: str, owner: str | None = None) -> list[Asset]:
+    folder = get_folder(ctx, type_, folder_name, owner)
     return list(
         ctx.session.scalars(select(Asset).where(Asset.folder_id == folder.id).order_by(Asset.name))
     )

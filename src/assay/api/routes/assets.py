@@ -27,11 +27,13 @@ def create(body: s.AssetCreate, ctx: Ctx = Context) -> s.AssetPublic:
 
 
 @router.get("", openapi_extra=rule("user"))
-def list_(type: str, folder: str, ctx: Ctx = Context) -> list[s.AssetPublic]:
-    f = hub.get_folder(ctx, type, folder)
+def list_(
+    type: str, folder: str, owner: str | None = None, ctx: Ctx = Context
+) -> list[s.AssetPublic]:
+    f = hub.get_folder(ctx, type, folder, owner)
+    name = owner or ctx.actor.name
     return [
-        convert.asset(hub.AssetInfo(a, f, ctx.actor.name))
-        for a in hub.list_assets(ctx, type, folder)
+        convert.asset(hub.AssetInfo(a, f, name)) for a in hub.list_assets(ctx, type, folder, owner)
     ]
 
 

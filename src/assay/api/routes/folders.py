@@ -20,8 +20,11 @@ def create(body: s.FolderCreate, ctx: Ctx = Context) -> s.FolderPublic:
 
 
 @router.get("", openapi_extra=rule("user"))
-def list_(type: str | None = None, ctx: Ctx = Context) -> list[s.FolderPublic]:
-    return [convert.folder(f, ctx.actor.name, n) for f, n in hub.list_folders(ctx, type)]
+def list_(
+    type: str | None = None, owner: str | None = None, ctx: Ctx = Context
+) -> list[s.FolderPublic]:
+    name = owner or ctx.actor.name
+    return [convert.folder(f, name, n) for f, n in hub.list_folders(ctx, type, owner)]
 
 
 @router.delete("/{type}/{name}", openapi_extra=rule("user"))
