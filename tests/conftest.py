@@ -88,11 +88,23 @@ def cli(home: Path) -> Iterator[object]:
     yield run
 
 
-def run_assay(home: Path, *args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
-              timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run_assay(
+    home: Path,
+    *args: str,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
     """Run the installed `assay` executable as a user would."""
-    return subprocess.run([ASSAY, *args], cwd=cwd, env=env or clean_env(home), text=True,
-                          capture_output=True, timeout=timeout, check=False)
+    return subprocess.run(
+        [ASSAY, *args],
+        cwd=cwd,
+        env=env or clean_env(home),
+        text=True,
+        capture_output=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def free_port() -> int:
@@ -116,8 +128,13 @@ class Server:
 def start_server(home: Path) -> Server:
     port = free_port()
     log = open(home.parent / f"server-{port}.log", "w")  # noqa: SIM115
-    proc = subprocess.Popen([ASSAY, "server", "--host", "127.0.0.1", "--port", str(port)],
-                            env=clean_env(home), stdout=log, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [ASSAY, "server", "--host", "127.0.0.1", "--port", str(port)],
+        env=clean_env(home),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:

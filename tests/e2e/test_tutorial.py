@@ -41,9 +41,22 @@ def _tutorial_cli(home: Path, work: Path, env: dict[str, str]) -> None:
     ok("create", "folder", "dataset/image-classification")
     ok("create", "dataset", "image-classification/mnist")
 
-    res = run_assay(home, "create", "evaluation", f"{MODEL}:branch/v1", "-d",
-                    "image-classification/mnist", "-m", "loss=1.47", "-m", "accuracy=0.99",
-                    "-m", "note=ok", cwd=work, env=env)
+    res = run_assay(
+        home,
+        "create",
+        "evaluation",
+        f"{MODEL}:branch/v1",
+        "-d",
+        "image-classification/mnist",
+        "-m",
+        "loss=1.47",
+        "-m",
+        "accuracy=0.99",
+        "-m",
+        "note=ok",
+        cwd=work,
+        env=env,
+    )
     assert res.returncode == 0, res.stderr
     head = json.loads(ok("ls", "commit", f"{MODEL}:v1", "-o", "json"))[0]["id"]
     assert f"Creating evaluation of commit {head[:8]} of Model mnist-cnn-keras" in res.stderr
@@ -52,8 +65,9 @@ def _tutorial_cli(home: Path, work: Path, env: dict[str, str]) -> None:
     listing = ok("ls", "evaluation", f"{MODEL}:{head[:8]}")
     assert re.search(rf"^ID:\s+{eval_id}$", listing, re.M)
     assert re.search(rf"^MODEL_COMMIT:\s+{head}$", listing, re.M)
-    assert re.search(r"^MODEL:\s+\w+/model/image-classification/mnist-cnn-keras:branch/v1$",
-                     listing, re.M)
+    assert re.search(
+        r"^MODEL:\s+\w+/model/image-classification/mnist-cnn-keras:branch/v1$", listing, re.M
+    )
     assert re.search(r"^UPLOADED:\s+\d+s ago$", listing, re.M)
     rows = json.loads(ok("ls", "evaluation", f"{MODEL}:v1", "--output", "json"))
     assert [r["id"] for r in rows] == [eval_id]
@@ -65,8 +79,10 @@ def _tutorial_cli(home: Path, work: Path, env: dict[str, str]) -> None:
     out = tmp_dl = work / "dl"
     ok("download", f"{MODEL}:v1", "-o", str(out))
     got = tmp_dl / "model" / "weights.bin"
-    assert hashlib.sha256(got.read_bytes()).hexdigest() == hashlib.sha256(
-        (work / "model" / "weights.bin").read_bytes()).hexdigest()
+    assert (
+        hashlib.sha256(got.read_bytes()).hexdigest()
+        == hashlib.sha256((work / "model" / "weights.bin").read_bytes()).hexdigest()
+    )
     assert not (tmp_dl / "old.txt").exists()
 
     res = run_assay(home, "delete", "evaluation", eval_id, cwd=work, env=env)
@@ -92,7 +108,9 @@ def test_cli_tutorial_against_server(tmp_path: Path, server: Server) -> None:
     assert not (home / "assay.db").exists()
     with server.client(server.admin_key) as c:
         assert [f["name"] for f in c.get("/folders").json()] == [
-            "image-classification", "image-classification"]
+            "image-classification",
+            "image-classification",
+        ]
     res = run_assay(home, "logout", env=env)
     assert res.returncode == 0 and not (home / "credentials.json").exists()
 
@@ -110,9 +128,21 @@ def _tutorial_sdk(tmp_path: Path) -> None:
     assert ev["modelCommit"] == commit["id"] == branch.commit
     listed = branch.list_evaluation()
     assert len(listed) == 1
-    keys = {"id", "modelRef", "modelCommit", "modelBranch", "modelTags", "datasetRef",
-            "datasetCommit", "datasetBranch", "datasetTags", "results", "startTime",
-            "modelID", "datasetID"}
+    keys = {
+        "id",
+        "modelRef",
+        "modelCommit",
+        "modelBranch",
+        "modelTags",
+        "datasetRef",
+        "datasetCommit",
+        "datasetBranch",
+        "datasetTags",
+        "results",
+        "startTime",
+        "modelID",
+        "datasetID",
+    }
     assert keys <= set(listed[0])
     assert listed[0]["results"] == {"metric": {"loss": 1.47, "accuracy": 0.99}}
     assert isinstance(listed[0]["results"]["metric"]["loss"], float)
@@ -132,8 +162,9 @@ def test_sdk_tutorial_embedded(home: Path, tmp_path: Path) -> None:
     _tutorial_sdk(tmp_path)
 
 
-def test_sdk_tutorial_against_server(home: Path, tmp_path: Path, server: Server,
-                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_sdk_tutorial_against_server(
+    home: Path, tmp_path: Path, server: Server, capsys: pytest.CaptureFixture[str]
+) -> None:
     me = hub.login(host=server.url, api_key=server.admin_key)
     assert me["name"] == "admin"
     _tutorial_sdk(tmp_path)

@@ -31,9 +31,17 @@ def test_concurrent_commits_from_processes_are_all_kept(home: Path, tmp_path: Pa
     work = tmp_path / "work"
     work.mkdir()
     writers, rounds = 6, 4
-    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(w), str(rounds), str(work)],
-                              env=clean_env(home), cwd=ROOT, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for w in range(writers)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(w), str(rounds), str(work)],
+            env=clean_env(home),
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for w in range(writers)
+    ]
     for p in procs:
         _, err = p.communicate(timeout=300)
         assert p.returncode == 0, err
@@ -63,20 +71,29 @@ def test_stale_commit_rebases_unless_paths_overlap(server: Server) -> None:
         parent = base["commit"]["id"]
         blob = _upload(c, b"one")
 
-        first = c.post(f"/assets/{asset['id']}/commits", json={
-            "message": "a", "add": [{"path": "a.txt", **blob}], "parent": parent})
+        first = c.post(
+            f"/assets/{asset['id']}/commits",
+            json={"message": "a", "add": [{"path": "a.txt", **blob}], "parent": parent},
+        )
         assert first.status_code == 201
         # Same path, from the same stale parent: refused, branch unchanged.
-        clash = c.post(f"/assets/{asset['id']}/commits", json={
-            "message": "a again", "add": [{"path": "a.txt", **_upload(c, b"two")}],
-            "parent": parent})
+        clash = c.post(
+            f"/assets/{asset['id']}/commits",
+            json={
+                "message": "a again",
+                "add": [{"path": "a.txt", **_upload(c, b"two")}],
+                "parent": parent,
+            },
+        )
         assert clash.status_code == 409
         assert "a.txt" in clash.json()["error"]["message"]
         head = c.get(f"/assets/{asset['id']}/resolve").json()["commit"]["id"]
         assert head == first.json()["id"]
         # Another path from the same stale parent: rebased onto the new head.
-        other = c.post(f"/assets/{asset['id']}/commits", json={
-            "message": "b", "add": [{"path": "b.txt", **blob}], "parent": parent})
+        other = c.post(
+            f"/assets/{asset['id']}/commits",
+            json={"message": "b", "add": [{"path": "b.txt", **blob}], "parent": parent},
+        )
         assert other.status_code == 201
         assert other.json()["parent"] == first.json()["id"]
         files = c.get(f"/assets/{asset['id']}/files").json()

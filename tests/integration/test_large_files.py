@@ -14,8 +14,13 @@ SIZE_MB = 256
 
 def _run(home: Path, *args: str, cwd: Path) -> tuple[str, float]:
     """Run `assay ARGS` and return its stderr and peak RSS in MiB (of that process alone)."""
-    proc = subprocess.Popen([ASSAY, *args], cwd=cwd, env=clean_env(home),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [ASSAY, *args],
+        cwd=cwd,
+        env=clean_env(home),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     _, status, usage = os.wait4(proc.pid, 0)
     err = proc.stderr.read().decode() if proc.stderr else ""
     assert os.waitstatus_to_exitcode(status) == 0, err
@@ -46,8 +51,10 @@ def test_large_file_streams_through_commit_and_download(tmp_path: Path) -> None:
     assert got.hexdigest() == digest.hexdigest()
     # The embedded server runs inside the CLI process, so these peaks cover client and
     # server together: both must stay near an idle command's, far below the file's size.
-    print(f"peak RSS MiB: idle {baseline:.0f}, commit {commit_rss:.0f}, "
-          f"download {download_rss:.0f}, file {SIZE_MB}")
+    print(
+        f"peak RSS MiB: idle {baseline:.0f}, commit {commit_rss:.0f}, "
+        f"download {download_rss:.0f}, file {SIZE_MB}"
+    )
     assert commit_rss < baseline + 64 < SIZE_MB
     assert download_rss < baseline + 64
     stored = list((home / "files" / "blobs").rglob(digest.hexdigest()))

@@ -7,12 +7,30 @@ from assay import errors, hub
 
 
 def test_hub_exports() -> None:
-    assert sorted(hub.__all__) == sorted([
-        "Asset", "Branch", "Client", "Folder", "Tag", "create_evaluation", "create_folder",
-        "create_user", "delete_evaluation", "delete_folder", "errors", "get_asset",
-        "get_evaluation", "get_folder", "list_evaluation", "list_folders", "login", "logout",
-        "use_client", "whoami",
-    ])
+    assert sorted(hub.__all__) == sorted(
+        [
+            "Asset",
+            "Branch",
+            "Client",
+            "Folder",
+            "Tag",
+            "create_evaluation",
+            "create_folder",
+            "create_user",
+            "delete_evaluation",
+            "delete_folder",
+            "errors",
+            "get_asset",
+            "get_evaluation",
+            "get_folder",
+            "list_evaluation",
+            "list_folders",
+            "login",
+            "logout",
+            "use_client",
+            "whoami",
+        ]
+    )
     for name in hub.__all__:
         assert hasattr(hub, name), name
 

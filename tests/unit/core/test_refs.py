@@ -18,11 +18,17 @@ from assay.core.refs import MAIN, Rev, parse_folder, parse_ref
         ("alice/dataset/f/a:main", "f", "a", Rev("bare", "main"), "dataset", "alice"),
     ],
 )
-def test_parse_ref(text: str, folder: str, asset: str, rev: Rev, type_: str | None,
-                   owner: str | None) -> None:
+def test_parse_ref(
+    text: str, folder: str, asset: str, rev: Rev, type_: str | None, owner: str | None
+) -> None:
     ref = parse_ref(text)
     assert (ref.folder, ref.asset, ref.rev, ref.type, ref.owner) == (
-        folder, asset, rev, type_, owner)
+        folder,
+        asset,
+        rev,
+        type_,
+        owner,
+    )
 
 
 def test_commit_prefix_needs_four_hex_characters() -> None:
@@ -37,8 +43,22 @@ def test_type_hint_fills_and_checks_the_type() -> None:
         parse_ref("model/f/a", type_hint="dataset")
 
 
-@pytest.mark.parametrize("text", ["", "a", "a/b/c/d/e", "f/a:", "f/a:x/y", "bogus/f/a",
-                                  "f/../a", "f/a b", "f/a:branch/", "f/a:tag/..", "f/-a"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "a",
+        "a/b/c/d/e",
+        "f/a:",
+        "f/a:x/y",
+        "bogus/f/a",
+        "f/../a",
+        "f/a b",
+        "f/a:branch/",
+        "f/a:tag/..",
+        "f/-a",
+    ],
+)
 def test_bad_refs_are_refused_with_the_syntax(text: str) -> None:
     with pytest.raises(InvalidInput):
         parse_ref(text)
