@@ -26,6 +26,7 @@ from assay import errors
 from assay.core.names import TYPE_TITLES
 from assay.core.refs import parse_folder
 from assay.sdk.client import Client, Credentials, save_credentials
+from assay.sdk.jobs import Job, Version
 from assay.sdk.objects import Asset, Branch, Folder, Tag, ref_of
 
 __all__ = [
@@ -33,9 +34,13 @@ __all__ = [
     "Branch",
     "Client",
     "Folder",
+    "Job",
     "Tag",
+    "Version",
     "create_evaluation",
     "create_folder",
+    "create_job",
+    "create_pool",
     "create_user",
     "delete_evaluation",
     "delete_folder",
@@ -43,8 +48,12 @@ __all__ = [
     "get_asset",
     "get_evaluation",
     "get_folder",
+    "get_job",
+    "get_version",
     "list_evaluation",
     "list_folders",
+    "list_jobs",
+    "list_pools",
     "login",
     "logout",
     "use_client",
@@ -185,3 +194,60 @@ def get_evaluation(evaluation_id: str) -> dict[str, Any]:
 def delete_evaluation(evaluation_id: str) -> None:
     log.info("Deleting evaluation with ID %s", evaluation_id)
     client().delete(f"/evaluations/{evaluation_id}")
+
+
+def create_job(
+    name: str,
+    model: Asset | Branch | Tag | str,
+    dataset: Asset | Branch | Tag | str,
+    type: str = "custom",
+    code: Asset | Branch | Tag | str | None = None,
+    launch: str | None = None,
+    params: dict[str, Any] | None = None,
+    description: str = "",
+    **resources: Any,
+) -> Job:
+    """Create a job and queue its first version, V0001. ``resources``: pool, timeout, cpu,
+    memory (bytes or '8GiB'), gpu, priority, debug."""
+    c = client()
+    c.post(
+        "/jobs",
+        {
+            "name": name,
+            "description": description,
+            "type": type,
+            "model": ref_of(model),
+            "dataset": ref_of(dataset),
+            "code": ref_of(code) if code is not None else None,
+            "launch": launch,
+            "params": params or {},
+            **resources,
+        },
+    )
+    log.info("Created job %s and queued V0001", name)
+    return Job(c, name)
+
+
+def get_job(name: str) -> Job:
+    client().get(f"/jobs/{name}/versions")
+    return Job(client(), name)
+
+
+def list_jobs() -> list[dict[str, Any]]:
+    return client().get("/jobs")  # type: ignore[no-any-return]
+
+
+def get_version(ref: str) -> Version:
+    """A version by ``JOB:V0001``."""
+    job, _, name = ref.partition(":")
+    return Job(client(), job).get_version(name)
+
+
+def list_pools() -> list[dict[str, Any]]:
+    return client().get("/pools")  # type: ignore[no-any-return]
+
+
+def create_pool(name: str, cpu: float, memory: int | str = 0, gpu: int = 0) -> dict[str, Any]:
+    return client().post(  # type: ignore[no-any-return]
+        "/pools", {"name": name, "cpu": cpu, "memory": memory, "gpu": gpu}
+    )

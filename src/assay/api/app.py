@@ -8,10 +8,11 @@ from assay import __version__
 from assay.api import errors
 from assay.api.deps import require_rule, rule
 from assay.api.limits import BodyLimit
-from assay.api.routes import assets, blobs, evaluations, folders, users
+from assay.api.routes import assets, blobs, evaluations, folders, jobs, pools, users
 from assay.core.config import Settings
 from assay.db import migrate
 from assay.db.session import Database
+from assay.services import pools as pool_service
 from assay.services.context import Instance
 from assay.storage.blobs import BlobStore
 
@@ -23,6 +24,8 @@ def open_state(settings: Settings, *, local_user: str | None) -> Instance:
     settings.home.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url)
     migrate.upgrade(db, settings.home)
+    with db.session() as session:
+        pool_service.ensure_default(session)
     return Instance(
         settings=settings,
         db=db,
@@ -38,7 +41,7 @@ def create_app(state: Instance) -> FastAPI:
     app.state.assay = state
     errors.install(app)
     api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(require_rule)])
-    for module in (users, folders, assets, blobs, evaluations):
+    for module in (users, folders, assets, blobs, evaluations, jobs, pools):
         api.include_router(module.router)
 
     @api.get("/health", openapi_extra=rule("public"), tags=["meta"])

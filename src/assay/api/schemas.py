@@ -150,3 +150,95 @@ class EvaluationPublic(BaseModel):
 
 class Deleted(Schema):
     deleted: str
+
+
+class _Resources(Schema):
+    pool: str | None = None
+    timeout: int | None = None
+    cpu: float | None = None
+    memory: int | str | None = None
+    gpu: int | None = None
+    priority: int | None = None
+    debug: bool | None = None
+
+    def resource_fields(self) -> dict[str, Any]:
+        from assay.core.units import parse_size
+
+        out = {
+            k: v
+            for k, v in {
+                "pool": self.pool,
+                "timeout": self.timeout,
+                "cpu": self.cpu,
+                "gpu": self.gpu,
+                "priority": self.priority,
+                "debug": self.debug,
+            }.items()
+            if v is not None
+        }
+        if self.memory is not None:
+            out["memory"] = parse_size(self.memory)
+        return out
+
+
+class JobCreate(_Resources):
+    name: str
+    description: str = ""
+    type: str = "custom"
+    model: str
+    dataset: str
+    code: str | None = None
+    launch: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    def spec_fields(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "dataset": self.dataset,
+            "code": self.code,
+            "launch": self.launch,
+            "params": self.params,
+            **self.resource_fields(),
+        }
+
+
+class VersionCreate(_Resources):
+    model: str | None = None
+    dataset: str | None = None
+    code: str | None = None
+    launch: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    def overrides(self) -> dict[str, Any]:
+        out = {
+            k: v
+            for k, v in {
+                "model": self.model,
+                "dataset": self.dataset,
+                "code": self.code,
+                "launch": self.launch,
+            }.items()
+            if v is not None
+        }
+        return {**out, "params": self.params, **self.resource_fields()}
+
+
+class PoolCreate(Schema):
+    name: str
+    cpu: float
+    memory: int | str = 0
+    gpu: int = 0
+    backend: str = "local"
+
+
+class PoolPublic(Schema):
+    name: str
+    backend: str
+    cpu: float
+    memory: int
+    gpu: int
+    cpu_used: float
+    memory_used: int
+    gpu_used: int
+    running: int
+    queued: int

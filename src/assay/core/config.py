@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 
@@ -38,6 +39,11 @@ class Settings(BaseSettings):
     max_json_bytes: int = Field(
         default=8 * 1024**2, description="Largest JSON request body the server accepts."
     )
+    work_dir: Path | None = Field(
+        default=None,
+        description="Where task working directories are made; default a private directory "
+        "in the system's temporary directory, away from the database and keys.",
+    )
     host: str | None = Field(
         default=None, description="URL of a remote server; overrides stored credentials."
     )
@@ -52,6 +58,10 @@ class Settings(BaseSettings):
     @property
     def resolved_storage_url(self) -> str:
         return self.storage_url or str(self.home / "files")
+
+    @property
+    def resolved_work_dir(self) -> Path:
+        return self.work_dir or Path(tempfile.gettempdir()) / f"assay-work-{os.getuid()}"
 
     @property
     def admin_key_path(self) -> Path:

@@ -152,5 +152,116 @@ class Evaluation(Base):
     dataset_rev: Mapped[str] = mapped_column(String(80))
     dataset_branch: Mapped[str | None] = mapped_column(String(64))
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON)
-    source: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(90))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set when a job version produced it; unique, so a version's results land exactly once.
+    version_id: Mapped[str | None] = mapped_column(
+        ForeignKey("versions.id", ondelete="CASCADE"), unique=True
+    )
+    partial: Mapped[bool] = mapped_column(default=False)
+    samples_sha256: Mapped[str | None] = mapped_column(String(64))
+    sample_count: Mapped[int] = mapped_column(default=0)
+    artifacts: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+
+
+class Pool(Base):
+    """Capacity that versions queue on. ``backend`` is ``local`` (processes on this machine)."""
+
+    __tablename__ = "pools"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    backend: Mapped[str] = mapped_column(String(16), default="local")
+    cpu: Mapped[float] = mapped_column()
+    memory: Mapped[int] = mapped_column(BigInteger)
+    gpu: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Job(Base):
+    __tablename__ = "jobs"
+    __table_args__ = (UniqueConstraint("owner_id", "name"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str] = mapped_column(String(4096), default="")
+    type: Mapped[str] = mapped_column(String(32))
+    next_number: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Version(Base):
+    """One run of a job, with every ref resolved to a commit when it was created."""
+
+    __tablename__ = "versions"
+    __table_args__ = (
+        UniqueConstraint("job_id", "number"),
+        Index("ix_versions_state_pool", "state", "pool_id"),
+    )
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column()
+    state: Mapped[str] = mapped_column(String(16))
+    message: Mapped[str] = mapped_column(String(8192), default="")
+    # Each input: the ref as the user gave it, and what it resolved to at creation.
+    model_ref: Mapped[str] = mapped_column(String(300))
+    model_asset_id: Mapped[str] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"))
+    model_commit_id: Mapped[str] = mapped_column(String(64))
+    model_rev: Mapped[str] = mapped_column(String(80))
+    model_branch: Mapped[str | None] = mapped_column(String(64))
+    dataset_ref: Mapped[str] = mapped_column(String(300))
+    dataset_asset_id: Mapped[str] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"))
+    dataset_commit_id: Mapped[str] = mapped_column(String(64))
+    dataset_rev: Mapped[str] = mapped_column(String(80))
+    dataset_branch: Mapped[str | None] = mapped_column(String(64))
+    code_ref: Mapped[str | None] = mapped_column(String(300))
+    code_asset_id: Mapped[str | None] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"))
+    code_commit_id: Mapped[str | None] = mapped_column(String(64))
+    launch: Mapped[str | None] = mapped_column(String(1024))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    pool_id: Mapped[str] = mapped_column(ForeignKey("pools.id"))
+    cpu: Mapped[float] = mapped_column(default=1.0)
+    memory: Mapped[int] = mapped_column(BigInteger, default=0)
+    gpu: Mapped[int] = mapped_column(default=0)
+    priority: Mapped[int] = mapped_column(default=0)
+    timeout: Mapped[int] = mapped_column(default=3600)
+    debug: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    metrics: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    partial: Mapped[bool] = mapped_column(default=False)
+    cpu_seconds: Mapped[float] = mapped_column(default=0.0)
+    gpu_seconds: Mapped[float] = mapped_column(default=0.0)
+    peak_memory: Mapped[int] = mapped_column(BigInteger, default=0)
+    workdir: Mapped[str | None] = mapped_column(String(1024))
+
+
+class Task(Base):
+    """A shard of a version's work, run by one worker process per attempt."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (UniqueConstraint("version_id", "index"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    version_id: Mapped[str] = mapped_column(ForeignKey("versions.id", ondelete="CASCADE"))
+    index: Mapped[int] = mapped_column(default=0)
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(default=0)
+    max_attempts: Mapped[int] = mapped_column(default=3)
+    scheduler_id: Mapped[str | None] = mapped_column(String(36))
+    pid: Mapped[int | None] = mapped_column()
+    host: Mapped[str | None] = mapped_column(String(255))
+    exit_code: Mapped[int | None] = mapped_column()
+    message: Mapped[str] = mapped_column(String(8192), default="")
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SchedulerLease(Base):
+    """A running scheduler's heartbeat: tasks of a scheduler that stopped beating are lost."""
+
+    __tablename__ = "schedulers"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column()
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

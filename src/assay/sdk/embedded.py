@@ -19,6 +19,7 @@ import uvicorn
 
 from assay.core.config import Settings
 from assay.core.errors import AssayError
+from assay.scheduler.scheduler import Scheduler
 
 _lock = threading.Lock()
 _servers: dict[str, EmbeddedServer] = {}
@@ -29,6 +30,7 @@ class EmbeddedServer:
         from assay.api.app import create_app, open_state
 
         self.state = open_state(settings, local_user=settings.local_user)
+        self.scheduler: Scheduler | None = None
         self._dir = tempfile.mkdtemp(prefix="assay-")
         self.socket_path = os.path.join(self._dir, "api.sock")
         config = uvicorn.Config(
@@ -49,7 +51,21 @@ class EmbeddedServer:
                 raise AssayError("the embedded Assay instance failed to start")
             time.sleep(0.005)
 
+    def watch(self, version_id: str) -> None:
+        """Run the scheduler in this process for ``version_id`` (embedded `--wait`): with no
+        server, the process that waits is the one that runs the version."""
+        with _lock:
+            if self.scheduler is None:
+                self.scheduler = Scheduler(self.state, only={version_id})
+                self.scheduler.start()
+            else:
+                assert self.scheduler.only is not None
+                self.scheduler.only.add(version_id)
+
     def stop(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.stop()
+            self.scheduler = None
         self._server.should_exit = True
         self._thread.join(timeout=10)
         self.state.db.dispose()

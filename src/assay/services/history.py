@@ -22,7 +22,7 @@ from assay.core.names import check_name, check_path
 from assay.core.refs import Rev
 from assay.db.models import Asset, Blob, BlobGrant, Branch, Commit, Tag, utcnow
 from assay.services.context import Ctx
-from assay.storage.blobs import check_sha256
+from assay.storage.blobs import BlobStore, check_sha256
 
 if TYPE_CHECKING:
     from assay.services.hub import AssetInfo
@@ -46,7 +46,11 @@ def _canonical(doc: object) -> bytes:
 
 
 def read_manifest(ctx: Ctx, commit: Commit) -> Manifest:
-    raw = json.loads(ctx.store.read_bytes(commit.manifest_sha256))
+    return load_manifest(ctx.store, commit.manifest_sha256)
+
+
+def load_manifest(store: BlobStore, manifest_sha256: str) -> Manifest:
+    raw = json.loads(store.read_bytes(manifest_sha256))
     return {p: FileEntry(p, sha, size) for p, sha, size in raw["files"]}
 
 

@@ -88,6 +88,22 @@ class BlobStore:
             self.fs.mv(tmp, path)
         return sha
 
+    def put_file(self, path: str | os.PathLike[str]) -> tuple[str, int]:
+        """Store a local file (streamed, hashed first); return its (sha256, size)."""
+        digest, size = hashlib.sha256(), 0
+        with open(path, "rb") as f:
+            while chunk := f.read(CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+        sha = digest.hexdigest()
+        if not self.exists(sha):
+            target = self._path(sha)
+            self.fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
+            tmp = f"{target}.{uuid.uuid4().hex}.tmp"
+            self.fs.put_file(str(path), tmp)
+            self.fs.mv(tmp, target)
+        return sha, size
+
     def _commit_file(self, tmp: str, sha: str) -> None:
         path = self._path(sha)
         if self.exists(sha):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 18:01:25.782728
+Create Date: 2026-11-22 18:18:57.489583
 """
 
 from __future__ import annotations
@@ -26,6 +26,26 @@ def upgrade() -> None:
         sa.Column("size", sa.BigInteger(), nullable=False),
         sa.Column("created_at", assay.db.models.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("sha256"),
+    )
+    op.create_table(
+        "pools",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("backend", sa.String(length=16), nullable=False),
+        sa.Column("cpu", sa.Double(), nullable=False),
+        sa.Column("memory", sa.BigInteger(), nullable=False),
+        sa.Column("gpu", sa.Integer(), nullable=False),
+        sa.Column("created_at", assay.db.models.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("name"),
+    )
+    op.create_table(
+        "schedulers",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("host", sa.String(length=255), nullable=False),
+        sa.Column("pid", sa.Integer(), nullable=False),
+        sa.Column("heartbeat_at", assay.db.models.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
     )
     op.create_table(
         "users",
@@ -73,6 +93,19 @@ def upgrade() -> None:
         sa.UniqueConstraint("owner_id", "type", "name"),
     )
     op.create_table(
+        "jobs",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("owner_id", sa.String(length=36), nullable=False),
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("description", sa.String(length=4096), nullable=False),
+        sa.Column("type", sa.String(length=32), nullable=False),
+        sa.Column("next_number", sa.Integer(), nullable=False),
+        sa.Column("created_at", assay.db.models.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["owner_id"], ["users.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("owner_id", "name"),
+    )
+    op.create_table(
         "assets",
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.Column("folder_id", sa.String(length=36), nullable=False),
@@ -103,6 +136,60 @@ def upgrade() -> None:
         batch_op.create_index("ix_commits_asset_created", ["asset_id", "created_at"], unique=False)
 
     op.create_table(
+        "versions",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("job_id", sa.String(length=36), nullable=False),
+        sa.Column("number", sa.Integer(), nullable=False),
+        sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column("message", sa.String(length=8192), nullable=False),
+        sa.Column("model_ref", sa.String(length=300), nullable=False),
+        sa.Column("model_asset_id", sa.String(length=36), nullable=False),
+        sa.Column("model_commit_id", sa.String(length=64), nullable=False),
+        sa.Column("model_rev", sa.String(length=80), nullable=False),
+        sa.Column("model_branch", sa.String(length=64), nullable=True),
+        sa.Column("dataset_ref", sa.String(length=300), nullable=False),
+        sa.Column("dataset_asset_id", sa.String(length=36), nullable=False),
+        sa.Column("dataset_commit_id", sa.String(length=64), nullable=False),
+        sa.Column("dataset_rev", sa.String(length=80), nullable=False),
+        sa.Column("dataset_branch", sa.String(length=64), nullable=True),
+        sa.Column("code_ref", sa.String(length=300), nullable=True),
+        sa.Column("code_asset_id", sa.String(length=36), nullable=True),
+        sa.Column("code_commit_id", sa.String(length=64), nullable=True),
+        sa.Column("launch", sa.String(length=1024), nullable=True),
+        sa.Column("params", sa.JSON(), nullable=False),
+        sa.Column("pool_id", sa.String(length=36), nullable=False),
+        sa.Column("cpu", sa.Double(), nullable=False),
+        sa.Column("memory", sa.BigInteger(), nullable=False),
+        sa.Column("gpu", sa.Integer(), nullable=False),
+        sa.Column("priority", sa.Integer(), nullable=False),
+        sa.Column("timeout", sa.Integer(), nullable=False),
+        sa.Column("debug", sa.Boolean(), nullable=False),
+        sa.Column("created_at", assay.db.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("queued_at", assay.db.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("started_at", assay.db.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("finished_at", assay.db.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("metrics", sa.JSON(), nullable=True),
+        sa.Column("partial", sa.Boolean(), nullable=False),
+        sa.Column("cpu_seconds", sa.Double(), nullable=False),
+        sa.Column("gpu_seconds", sa.Double(), nullable=False),
+        sa.Column("peak_memory", sa.BigInteger(), nullable=False),
+        sa.Column("workdir", sa.String(length=1024), nullable=True),
+        sa.ForeignKeyConstraint(["code_asset_id"], ["assets.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["dataset_asset_id"], ["assets.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["job_id"], ["jobs.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["model_asset_id"], ["assets.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["pool_id"],
+            ["pools.id"],
+        ),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("job_id", "number"),
+    )
+    with op.batch_alter_table("versions", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_versions_job_id"), ["job_id"], unique=False)
+        batch_op.create_index("ix_versions_state_pool", ["state", "pool_id"], unique=False)
+
+    op.create_table(
         "branches",
         sa.Column("asset_id", sa.String(length=36), nullable=False),
         sa.Column("name", sa.String(length=64), nullable=False),
@@ -128,8 +215,13 @@ def upgrade() -> None:
         sa.Column("dataset_rev", sa.String(length=80), nullable=False),
         sa.Column("dataset_branch", sa.String(length=64), nullable=True),
         sa.Column("metrics", sa.JSON(), nullable=False),
-        sa.Column("source", sa.String(length=32), nullable=False),
+        sa.Column("source", sa.String(length=90), nullable=False),
         sa.Column("created_at", assay.db.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("version_id", sa.String(length=36), nullable=True),
+        sa.Column("partial", sa.Boolean(), nullable=False),
+        sa.Column("samples_sha256", sa.String(length=64), nullable=True),
+        sa.Column("sample_count", sa.Integer(), nullable=False),
+        sa.Column("artifacts", sa.JSON(), nullable=False),
         sa.ForeignKeyConstraint(["dataset_asset_id"], ["assets.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(
             ["dataset_commit_id"],
@@ -141,7 +233,9 @@ def upgrade() -> None:
             ["commits.id"],
         ),
         sa.ForeignKeyConstraint(["owner_id"], ["users.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["version_id"], ["versions.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("version_id"),
     )
     with op.batch_alter_table("evaluations", schema=None) as batch_op:
         batch_op.create_index("ix_evaluations_created", ["created_at"], unique=False)
@@ -169,11 +263,31 @@ def upgrade() -> None:
     with op.batch_alter_table("tags", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_tags_commit_id"), ["commit_id"], unique=False)
 
+    op.create_table(
+        "tasks",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("version_id", sa.String(length=36), nullable=False),
+        sa.Column("index", sa.Integer(), nullable=False),
+        sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("max_attempts", sa.Integer(), nullable=False),
+        sa.Column("scheduler_id", sa.String(length=36), nullable=True),
+        sa.Column("pid", sa.Integer(), nullable=True),
+        sa.Column("host", sa.String(length=255), nullable=True),
+        sa.Column("exit_code", sa.Integer(), nullable=True),
+        sa.Column("message", sa.String(length=8192), nullable=False),
+        sa.Column("started_at", assay.db.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("finished_at", assay.db.models.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["version_id"], ["versions.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("version_id", "index"),
+    )
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    op.drop_table("tasks")
     with op.batch_alter_table("tags", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_tags_commit_id"))
 
@@ -186,6 +300,11 @@ def downgrade() -> None:
 
     op.drop_table("evaluations")
     op.drop_table("branches")
+    with op.batch_alter_table("versions", schema=None) as batch_op:
+        batch_op.drop_index("ix_versions_state_pool")
+        batch_op.drop_index(batch_op.f("ix_versions_job_id"))
+
+    op.drop_table("versions")
     with op.batch_alter_table("commits", schema=None) as batch_op:
         batch_op.drop_index("ix_commits_asset_created")
 
@@ -194,6 +313,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_assets_name"))
 
     op.drop_table("assets")
+    op.drop_table("jobs")
     op.drop_table("folders")
     op.drop_table("blob_grants")
     with op.batch_alter_table("api_keys", schema=None) as batch_op:
@@ -201,5 +321,7 @@ def downgrade() -> None:
 
     op.drop_table("api_keys")
     op.drop_table("users")
+    op.drop_table("schedulers")
+    op.drop_table("pools")
     op.drop_table("blobs")
     # ### end Alembic commands ###

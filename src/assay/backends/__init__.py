@@ -1,0 +1,1 @@
+"""Where tasks run. ``local``: worker processes on this machine (Ray comes later)."""

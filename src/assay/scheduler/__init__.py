@@ -1,0 +1,1 @@
+"""Queue, claims, state changes, timeouts and recovery of job versions."""

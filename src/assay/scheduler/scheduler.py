@@ -1,0 +1,445 @@
+"""The scheduler: admits queued versions to pools, runs their tasks on a backend, watches them,
+and records every state change as a committed database write.
+
+One loop, four steps a tick: beat (renew this scheduler's lease), recover (tasks of schedulers
+whose lease lapsed are stopped and retried), watch (finished, timed-out and terminated tasks),
+admit (queued versions that fit their pool, first come first served by priority; retried
+tasks). Claims are compare-and-set updates, so two schedulers on one database never run a
+version twice, and a version's evaluation is inserted in the same transaction that moves it to
+Completed, under a unique version id: results land exactly once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from assay.backends.base import Backend, Handle
+from assay.backends.local import LocalBackend
+from assay.core.errors import InvalidInput
+from assay.core.states import FINAL, State
+from assay.db.models import (
+    Commit,
+    Evaluation,
+    Job,
+    Pool,
+    SchedulerLease,
+    Task,
+    Version,
+    utcnow,
+)
+from assay.scheduler import outputs
+from assay.services import history, pools
+from assay.services.context import Instance
+from assay.worker.spec import TaskSpec
+
+log = logging.getLogger("assay.scheduler")
+LEASE_TTL = timedelta(seconds=15)
+
+
+@dataclass
+class Running:
+    task_id: str
+    version_id: str
+    handle: Handle
+    workdir: Path
+    log_path: Path
+    started: float
+    cancelled: bool = False
+
+
+def version_label(job: Job, v: Version) -> str:
+    return f"{job.name}:V{v.number:04d}"
+
+
+class Scheduler:
+    def __init__(
+        self,
+        instance: Instance,
+        backend: Backend | None = None,
+        *,
+        only: set[str] | None = None,
+        interval: float = 0.2,
+    ) -> None:
+        self.id = str(uuid.uuid4())
+        self.instance = instance
+        self.backend: Backend = backend or LocalBackend()
+        self.only = only  # embedded mode: run just these versions (the ones being waited on)
+        self.interval = interval
+        self.host = socket.gethostname()
+        self._running: dict[str, Running] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # ---- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="assay-scheduler", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        with self.instance.db.session() as s:
+            s.execute(delete(SchedulerLease).where(SchedulerLease.id == self.id))
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.tick()
+            except Exception:  # keep scheduling; the next tick retries from the database
+                log.exception("scheduler tick failed")
+            self._stop.wait(self.interval)
+
+    def tick(self) -> None:
+        self._beat()
+        self._recover()
+        self._watch()
+        self._admit()
+
+    # ---- paths -------------------------------------------------------------------------------
+
+    def log_path(self, version_id: str, index: int) -> Path:
+        return self.instance.settings.home / "logs" / version_id / f"task-{index}.log"
+
+    def _workdir(self, version_id: str, attempt: int) -> Path:
+        return self.instance.settings.resolved_work_dir / version_id / f"attempt-{attempt}"
+
+    # ---- steps -------------------------------------------------------------------------------
+
+    def _beat(self) -> None:
+        with self.instance.db.session() as s:
+            lease = s.get(SchedulerLease, self.id)
+            if lease is None:
+                s.add(SchedulerLease(id=self.id, host=self.host, pid=os.getpid()))
+            else:
+                lease.heartbeat_at = utcnow()
+
+    def _lease_dead(self, lease: SchedulerLease | None) -> bool:
+        if lease is None or lease.heartbeat_at < utcnow() - LEASE_TTL:
+            return True
+        return lease.host == self.host and lease.id != self.id and not _pid_alive(lease.pid)
+
+    def _recover(self) -> None:
+        """Tasks whose scheduler is gone: stop what is left of them and retry or fail."""
+        with self.instance.db.session() as s:
+            leases = {lease.id: lease for lease in s.scalars(select(SchedulerLease))}
+            orphans = s.scalars(
+                select(Task).where(Task.state == State.RUNNING, Task.scheduler_id != self.id)
+            ).all()
+            for task in orphans:
+                if not self._lease_dead(leases.get(task.scheduler_id or "")):
+                    continue
+                if task.pid and task.host:
+                    self.backend.reap_orphan(task.pid, task.host)
+                version = s.get(Version, task.version_id)
+                if version is None:
+                    continue
+                reason = "its scheduler stopped (server restart or killed process)"
+                self._retry_or_fail(s, version, task, reason)
+            for lease in leases.values():
+                if lease.id != self.id and self._lease_dead(lease):
+                    s.delete(lease)
+
+    def _retry_or_fail(self, s: Session, version: Version, task: Task, reason: str) -> None:
+        task.finished_at = utcnow()
+        if version.state != State.RUNNING:
+            task.state = version.state
+            return
+        if task.attempts < task.max_attempts:
+            task.state = State.QUEUING
+            task.message = f"attempt {task.attempts} lost: {reason}; retrying"
+            log.warning("task %s: %s", task.id, task.message)
+        else:
+            task.state = State.FAILED
+            self._end(
+                s,
+                version,
+                State.FAILED,
+                f"worker lost {task.attempts} times, last because {reason}",
+            )
+
+    def _end(self, s: Session, version: Version, state: State, message: str) -> bool:
+        """Move a running version to a final state by compare-and-set."""
+        moved = s.execute(
+            update(Version)
+            .where(Version.id == version.id, Version.state == State.RUNNING)
+            .values(state=state, message=message[:8000], finished_at=utcnow())
+            .execution_options(synchronize_session=False)
+        ).rowcount  # type: ignore[attr-defined]
+        s.refresh(version)
+        return bool(moved == 1)
+
+    def _watch(self) -> None:
+        for run in list(self._running.values()):
+            with self.instance.db.session() as s:
+                version = s.get(Version, run.version_id)
+                if version is None or version.state in FINAL:
+                    if not run.cancelled:  # terminated (or deleted) while running
+                        self.backend.cancel(run.handle)
+                        run.cancelled = True
+                elif (
+                    version.started_at is not None
+                    and (utcnow() - version.started_at).total_seconds() > version.timeout
+                ):
+                    self._end(
+                        s,
+                        version,
+                        State.TIMED_OUT,
+                        f"stopped after its timeout of {version.timeout} s; resources released",
+                    )
+                    self.backend.cancel(run.handle)
+                    run.cancelled = True
+            code = self.backend.poll(run.handle)
+            if code is not None:
+                self._finish(run, code)
+
+    def _finish(self, run: Running, code: int) -> None:
+        self._running.pop(run.task_id, None)
+        output = run.workdir / "output"
+        result = outputs.worker_result(output)
+        with self.instance.db.session() as s:
+            version = s.get(Version, run.version_id)
+            task = s.get(Task, run.task_id)
+            if version is None or task is None:
+                self._cleanup(run.workdir, debug=False)
+                return
+            job = s.get(Job, version.job_id)
+            assert job is not None
+            task.exit_code = code
+            task.finished_at = utcnow()
+            wall = float(result.get("wall_seconds") or time.monotonic() - run.started)
+            version.cpu_seconds += float(result.get("cpu_seconds") or 0.0)
+            version.gpu_seconds += version.gpu * wall
+            version.peak_memory = max(version.peak_memory, int(result.get("peak_memory") or 0))
+            if version.state != State.RUNNING:
+                self._keep_partial(version, output)
+                task.state = version.state
+            elif code == 0:
+                self._complete(s, job, version, task, output)
+            elif code < 0 or result.get("signal") or not result:
+                why = (
+                    f"worker killed by signal {-code}"
+                    if code < 0
+                    else (
+                        f"script killed by signal {result.get('signal')}"
+                        if result
+                        else f"worker ended with code {code} before running the script"
+                    )
+                )
+                if not result and code > 0:
+                    task.state = State.FAILED
+                    self._end(
+                        s,
+                        version,
+                        State.FAILED,
+                        f"{why}; last lines of the log:\n{outputs.log_tail(run.log_path)}",
+                    )
+                else:
+                    self._retry_or_fail(s, version, task, why)
+            else:
+                task.state = State.FAILED
+                self._keep_partial(version, output)
+                self._end(
+                    s,
+                    version,
+                    State.FAILED,
+                    f"the script exited with code {code}; last lines of the log:\n"
+                    f"{outputs.log_tail(run.log_path)}",
+                )
+            debug = version.debug
+        self._cleanup(run.workdir, debug=debug)
+
+    def _keep_partial(self, version: Version, output: Path) -> None:
+        with contextlib.suppress(InvalidInput):
+            version.metrics = outputs.read_metrics(output)
+            version.partial = True
+
+    def _complete(self, s: Session, job: Job, version: Version, task: Task, output: Path) -> None:
+        try:
+            out = outputs.collect(output, self.instance.store)
+        except InvalidInput as exc:
+            task.state = State.FAILED
+            self._end(s, version, State.FAILED, f"bad results: {exc.message}")
+            return
+        if not self._end(s, version, State.COMPLETED, "completed"):
+            return
+        version.metrics = out.metrics
+        task.state = State.COMPLETED
+        exists = s.scalar(select(Evaluation.id).where(Evaluation.version_id == version.id))
+        if exists is None:
+            s.add(
+                Evaluation(
+                    owner_id=job.owner_id,
+                    model_asset_id=version.model_asset_id,
+                    model_commit_id=version.model_commit_id,
+                    model_rev=version.model_rev,
+                    model_branch=version.model_branch,
+                    dataset_asset_id=version.dataset_asset_id,
+                    dataset_commit_id=version.dataset_commit_id,
+                    dataset_rev=version.dataset_rev,
+                    dataset_branch=version.dataset_branch,
+                    metrics=out.metrics,
+                    source=version_label(job, version),
+                    version_id=version.id,
+                    samples_sha256=out.samples_sha256,
+                    sample_count=out.sample_count,
+                    artifacts=out.artifacts,
+                )
+            )
+
+    def _cleanup(self, workdir: Path, *, debug: bool) -> None:
+        if not debug:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    def _admit(self) -> None:
+        claimed: list[tuple[str, str]] = []  # (version id, task id)
+        with self.instance.db.session() as s:
+            free = {
+                u.pool.id: [
+                    u.pool.cpu - u.cpu_used,
+                    u.pool.memory - u.memory_used,
+                    u.pool.gpu - u.gpu_used,
+                ]
+                for u in pools.usage(s)
+            }
+            backends = dict(s.execute(select(Pool.id, Pool.backend)).all())
+            blocked: set[str] = set()
+            queued = s.scalars(
+                select(Version)
+                .where(Version.state == State.QUEUING)
+                .order_by(Version.priority.desc(), Version.queued_at, Version.number)
+            ).all()
+            for v in queued:
+                if v.pool_id in blocked or backends.get(v.pool_id) != self.backend.name:
+                    continue
+                if self.only is not None and v.id not in self.only:
+                    continue
+                room = free[v.pool_id]
+                if v.cpu > room[0] + 1e-9 or v.memory > room[1] or v.gpu > room[2]:
+                    blocked.add(v.pool_id)  # nobody overtakes the head of a pool's queue
+                    continue
+                moved = s.execute(
+                    update(Version)
+                    .where(Version.id == v.id, Version.state == State.QUEUING)
+                    .values(state=State.RUNNING, started_at=utcnow(), message="running")
+                    .execution_options(synchronize_session=False)
+                ).rowcount  # type: ignore[attr-defined]
+                if moved != 1:
+                    continue
+                room[0] -= v.cpu
+                room[1] -= v.memory
+                room[2] -= v.gpu
+            retry = s.execute(
+                select(Task.id, Task.version_id)
+                .join(Version, Version.id == Task.version_id)
+                .where(Task.state == State.QUEUING, Version.state == State.RUNNING)
+            ).all()
+            for task_id, version_id in retry:
+                if self.only is not None and version_id not in self.only:
+                    continue
+                moved = s.execute(
+                    update(Task)
+                    .where(Task.id == task_id, Task.state == State.QUEUING)
+                    .values(
+                        state=State.RUNNING,
+                        attempts=Task.attempts + 1,
+                        scheduler_id=self.id,
+                        started_at=utcnow(),
+                        pid=None,
+                        message="",
+                    )
+                    .execution_options(synchronize_session=False)
+                ).rowcount  # type: ignore[attr-defined]
+                if moved == 1:
+                    claimed.append((version_id, task_id))
+        for version_id, task_id in claimed:
+            self._launch(version_id, task_id)
+
+    def _launch(self, version_id: str, task_id: str) -> None:
+        with self.instance.db.session() as s:
+            version = s.get(Version, version_id)
+            task = s.get(Task, task_id)
+            assert version is not None and task is not None
+            job = s.get(Job, version.job_id)
+            assert job is not None
+            try:
+                spec = self._spec(s, job, version, task)
+                log_path = self.log_path(version.id, task.index)
+                log_path.parent.mkdir(parents=True, exist_ok=True)
+                with open(log_path, "a") as f:
+                    f.write(
+                        f"[assay] {version_label(job, version)} task {task.index} attempt "
+                        f"{task.attempts} on {self.host}\n"
+                    )
+                workdir = Path(spec.workdir)
+                handle = self.backend.start(spec, workdir / "spec.json", log_path)
+            except Exception as exc:  # a task that cannot even start fails its version
+                log.exception("cannot start task %s", task_id)
+                task.state = State.FAILED
+                self._end(s, version, State.FAILED, f"could not start: {exc}")
+                return
+            task.pid, task.host = handle.pid, handle.host
+            version.workdir = str(workdir)
+        self._running[task_id] = Running(
+            task_id, version_id, handle, workdir, log_path, time.monotonic()
+        )
+
+    def _spec(self, s: Session, job: Job, version: Version, task: Task) -> TaskSpec:
+        store = self.instance.store
+
+        def entries(commit_id: str | None) -> list[list[object]]:
+            if commit_id is None:
+                return []
+            commit = s.get(Commit, commit_id)
+            if commit is None:
+                raise InvalidInput(f"commit {commit_id[:8]} no longer exists")
+            files = history.load_manifest(store, commit.manifest_sha256)
+            return [[e.path, e.sha256, e.size] for e in files.values()]
+
+        workdir = self._workdir(version.id, task.attempts)
+        shutil.rmtree(workdir, ignore_errors=True)
+        workdir.mkdir(parents=True)
+        os.chmod(workdir, 0o700)
+        return TaskSpec(
+            storage_url=self.instance.settings.resolved_storage_url,
+            workdir=str(workdir),
+            launch=version.launch or "",
+            params=dict(version.params),
+            inputs={
+                "code": entries(version.code_commit_id),
+                "model": entries(version.model_commit_id),
+                "data": entries(version.dataset_commit_id),
+            },
+            memory=version.memory,
+            cpu_seconds=int(version.timeout * max(version.cpu, 1)) + 10,
+            env={
+                "ASSAY_JOB": job.name,
+                "ASSAY_VERSION": f"V{version.number:04d}",
+                "ASSAY_ATTEMPT": str(task.attempts),
+                "ASSAY_TASK_INDEX": str(task.index),
+            },
+        )
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

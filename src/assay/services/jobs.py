@@ -1,0 +1,315 @@
+"""Evaluation jobs and their versions: creation with every ref resolved, terminate, delete."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+
+from assay.core.errors import Conflict, InvalidInput, NotFound
+from assay.core.names import check_name, check_path
+from assay.core.refs import parse_ref
+from assay.core.states import ACTIVE, State, check
+from assay.db.models import Job, Task, Version, utcnow
+from assay.services import history, hub, pools
+from assay.services.context import Ctx
+
+TYPES = ("custom",)
+RESERVED_PARAMS = ("model_url", "data_url")
+_PARAM = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
+_VERSION = re.compile(r"^V(\d{4,})$")
+MAX_TIMEOUT = 30 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class VersionSpec:
+    """What a version runs: given at job creation, copied and overridden by later versions."""
+
+    model: str
+    dataset: str
+    code: str | None = None
+    launch: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    pool: str = pools.DEFAULT
+    timeout: int = 3600
+    cpu: float = 1.0
+    memory: int = 0
+    gpu: int = 0
+    priority: int = 0
+    debug: bool = False
+
+
+def version_name(number: int) -> str:
+    return f"V{number:04d}"
+
+
+def parse_version_ref(text: str) -> tuple[str, str]:
+    """``JOB:V0001`` -> (job, version)."""
+    job, sep, version = text.partition(":")
+    if not sep or not _VERSION.match(version):
+        raise InvalidInput(
+            f"cannot read version {text!r}: expected JOB:VERSION, e.g. mnist-eval:V0001"
+        )
+    return check_name(job, "job"), version
+
+
+def _check_params(params: dict[str, Any]) -> dict[str, Any]:
+    for key, value in params.items():
+        if not _PARAM.match(key):
+            raise InvalidInput(
+                f"invalid parameter name {key!r}: letters, digits, '_' or '-', "
+                "starting with a letter or '_'"
+            )
+        if key in RESERVED_PARAMS:
+            raise InvalidInput(f"parameter {key!r} is filled in by Assay and cannot be set")
+        if not isinstance(value, str | int | float | bool) or (
+            isinstance(value, float) and (value != value or value in (float("inf"), float("-inf")))
+        ):
+            raise InvalidInput(f"parameter {key!r} must be a string, number or boolean")
+    return params
+
+
+def get_job(ctx: Ctx, name: str) -> Job:
+    job = ctx.session.scalar(
+        select(Job).where(Job.owner_id == ctx.actor.id, Job.name == check_name(name, "job"))
+    )
+    if job is None:
+        raise NotFound(f"no job {name!r}; create it with `assay create job {name} ...`")
+    return job
+
+
+def list_jobs(ctx: Ctx) -> list[tuple[Job, Version | None]]:
+    """Jobs of the caller with their latest version (one query for all latest versions)."""
+    jobs = list(
+        ctx.session.scalars(
+            select(Job).where(Job.owner_id == ctx.actor.id).order_by(Job.created_at.desc())
+        )
+    )
+    latest_q = (
+        select(Version.job_id, func.max(Version.number).label("n"))
+        .where(Version.job_id.in_([j.id for j in jobs]))
+        .group_by(Version.job_id)
+        .subquery()
+    )
+    latest = {
+        v.job_id: v
+        for v in ctx.session.scalars(
+            select(Version).join(
+                latest_q, and_(Version.job_id == latest_q.c.job_id, Version.number == latest_q.c.n)
+            )
+        )
+    }
+    return [(j, latest.get(j.id)) for j in jobs]
+
+
+def create_job(
+    ctx: Ctx, name: str, description: str, type_: str, spec: VersionSpec
+) -> tuple[Job, Version]:
+    check_name(name, "job")
+    if type_ not in TYPES:
+        raise InvalidInput(f"unknown evaluation type {type_!r}: one of {', '.join(TYPES)}")
+    if len(description) > 4000:
+        raise InvalidInput("description is longer than 4000 characters")
+    if (
+        ctx.session.scalar(select(Job).where(Job.owner_id == ctx.actor.id, Job.name == name))
+        is not None
+    ):
+        raise Conflict(
+            f"job {name!r} already exists: add a version with `assay create version {name}`"
+        )
+    job = Job(owner_id=ctx.actor.id, name=name, description=description, type=type_)
+    ctx.session.add(job)
+    ctx.session.flush()
+    return job, _new_version(ctx, job, spec)
+
+
+def spec_of(v: Version, pool_name: str) -> VersionSpec:
+    return VersionSpec(
+        model=v.model_ref,
+        dataset=v.dataset_ref,
+        code=v.code_ref,
+        launch=v.launch,
+        params=dict(v.params),
+        pool=pool_name,
+        timeout=v.timeout,
+        cpu=v.cpu,
+        memory=v.memory,
+        gpu=v.gpu,
+        priority=v.priority,
+        debug=v.debug,
+    )
+
+
+def create_version(ctx: Ctx, job_name: str, overrides: dict[str, Any]) -> Version:
+    """Copy the latest version's settings, apply ``overrides``, queue the next version."""
+    job = get_job(ctx, job_name)
+    latest = ctx.session.scalar(
+        select(Version).where(Version.job_id == job.id).order_by(Version.number.desc()).limit(1)
+    )
+    if latest is None:
+        raise NotFound(f"job {job_name!r} has no version to copy settings from")
+    pool_name = pools.get_by_id(ctx.session, latest.pool_id).name
+    base = spec_of(latest, pool_name)
+    params = dict(base.params)
+    params.update(overrides.pop("params", None) or {})
+    unknown = set(overrides) - set(VersionSpec.__dataclass_fields__)
+    if unknown:
+        raise InvalidInput(f"unknown version settings: {', '.join(sorted(unknown))}")
+    return _new_version(ctx, job, replace(base, params=params, **overrides))
+
+
+def _new_version(ctx: Ctx, job: Job, spec: VersionSpec) -> Version:
+    _check_params(spec.params)
+    if not 0 < spec.timeout <= MAX_TIMEOUT:
+        raise InvalidInput(
+            f"timeout must be between 1 and {MAX_TIMEOUT} seconds, not {spec.timeout}"
+        )
+    model = hub.resolve(ctx, parse_ref(spec.model, type_hint="model"))
+    dataset = hub.resolve(ctx, parse_ref(spec.dataset, type_hint="dataset"))
+    code = None
+    if job.type == "custom":
+        if not spec.code or not spec.launch:
+            raise InvalidInput("a custom job needs --code REF and --launch FILE.py")
+        code = hub.resolve(ctx, parse_ref(spec.code, type_hint="code"))
+        launch = check_path(spec.launch)
+        if not launch.endswith(".py"):
+            raise InvalidInput(f"launch file {launch!r} is not a .py file")
+        files = history.read_manifest(ctx, code.commit)
+        if launch not in files:
+            shown = ", ".join(p for p in sorted(files) if p.endswith(".py"))[:300]
+            raise InvalidInput(
+                f"launch file {launch!r} is not in commit {code.commit.id[:8]} of "
+                f"{code.info.title} (.py files there: {shown or 'none'})"
+            )
+    pool = pools.get(ctx.session, spec.pool)
+    pools.fits_at_all(pool, spec.cpu, spec.memory, spec.gpu)
+    number = (
+        ctx.session.execute(
+            update(Job)
+            .where(Job.id == job.id)
+            .values(next_number=Job.next_number + 1)
+            .returning(Job.next_number)
+        ).scalar_one()
+        - 1
+    )
+    now = utcnow()
+    version = Version(
+        job_id=job.id,
+        number=number,
+        state=State.QUEUING,
+        queued_at=now,
+        created_at=now,
+        model_ref=spec.model,
+        model_asset_id=model.info.asset.id,
+        model_commit_id=model.commit.id,
+        model_rev=model.rev,
+        model_branch=model.branch,
+        dataset_ref=spec.dataset,
+        dataset_asset_id=dataset.info.asset.id,
+        dataset_commit_id=dataset.commit.id,
+        dataset_rev=dataset.rev,
+        dataset_branch=dataset.branch,
+        code_ref=spec.code if code else None,
+        code_asset_id=code.info.asset.id if code else None,
+        code_commit_id=code.commit.id if code else None,
+        launch=spec.launch if code else None,
+        params=spec.params,
+        pool_id=pool.id,
+        cpu=spec.cpu,
+        memory=spec.memory,
+        gpu=spec.gpu,
+        priority=spec.priority,
+        timeout=spec.timeout,
+        debug=spec.debug,
+    )
+    ctx.session.add(version)
+    ctx.session.flush()
+    ctx.session.add(Task(version_id=version.id, index=0, state=State.QUEUING))
+    ctx.session.flush()
+    return version
+
+
+def get_version(ctx: Ctx, job_name: str, name: str) -> tuple[Job, Version]:
+    job = get_job(ctx, job_name)
+    m = _VERSION.match(name)
+    version = (
+        ctx.session.scalar(
+            select(Version).where(Version.job_id == job.id, Version.number == int(m.group(1)))
+        )
+        if m
+        else None
+    )
+    if version is None:
+        raise NotFound(f"job {job_name!r} has no version {name!r}")
+    return job, version
+
+
+def list_versions(ctx: Ctx, job_name: str) -> tuple[Job, list[Version]]:
+    job = get_job(ctx, job_name)
+    return job, list(
+        ctx.session.scalars(
+            select(Version).where(Version.job_id == job.id).order_by(Version.number.desc())
+        )
+    )
+
+
+def list_tasks(ctx: Ctx, version: Version) -> list[Task]:
+    return list(
+        ctx.session.scalars(select(Task).where(Task.version_id == version.id).order_by(Task.index))
+    )
+
+
+def terminate(ctx: Ctx, job: Job, version: Version) -> Version:
+    """Stop a version. A running one's worker is stopped by the scheduler within a tick."""
+    what = f"{job.name}:{version_name(version.number)}"
+    check(version.state, State.TERMINATED, what)
+    moved = ctx.session.execute(
+        update(Version)
+        .where(Version.id == version.id, Version.state == version.state)
+        .values(
+            state=State.TERMINATED, finished_at=utcnow(), message=f"terminated by {ctx.actor.name}"
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    if moved != 1:
+        raise Conflict(f"{what} changed state meanwhile; look again")
+    ctx.session.refresh(version)
+    return version
+
+
+def delete_version(ctx: Ctx, job: Job, version: Version) -> None:
+    if version.state in ACTIVE:
+        terminate(ctx, job, version)
+    ctx.session.delete(version)
+
+
+def delete_job(ctx: Ctx, job_name: str) -> Job:
+    job, versions = list_versions(ctx, job_name)
+    for v in versions:
+        delete_version(ctx, job, v)
+    ctx.session.delete(job)
+    return job
+
+
+def queue_positions(ctx: Ctx, versions: list[Version]) -> dict[str, int]:
+    """1-based place in its pool's queue of each queuing version (priority, then age)."""
+    out: dict[str, int] = {}
+    for v in versions:
+        if v.state != State.QUEUING or v.queued_at is None:
+            continue
+        ahead = ctx.session.scalar(
+            select(func.count())
+            .select_from(Version)
+            .where(
+                Version.pool_id == v.pool_id,
+                Version.state == State.QUEUING,
+                or_(
+                    Version.priority > v.priority,
+                    and_(Version.priority == v.priority, Version.queued_at < v.queued_at),
+                ),
+            )
+        )
+        out[v.id] = int(ahead or 0) + 1
+    return out

@@ -1,0 +1,1 @@
+"""What runs inside a task: knows nothing of the database, only a spec and storage."""

@@ -1,0 +1,97 @@
+"""``python -m assay.worker SPEC.json``: materialise inputs, run the launch file, record usage.
+
+The script runs as a child in this process group with resource limits and a scrubbed
+environment; its output goes to the worker's stdout, which the backend points at the task's
+log. The worker's exit code is the script's (128+N when a signal killed it), and
+``_worker.json`` in the output directory records exit status and resource usage.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from assay.storage.blobs import BlobStore
+from assay.worker.spec import RESULT_FILE, TaskSpec
+
+
+def materialise(store: BlobStore, entries: list[list[Any]], root: Path) -> None:
+    root.mkdir(parents=True, exist_ok=True)
+    for path, sha, _size in entries:
+        target = root / path
+        if root.resolve() not in target.resolve().parents:
+            raise SystemExit(f"refusing to write {path!r} outside {root}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with store.open(sha) as src, open(target, "wb") as dst:
+            shutil.copyfileobj(src, dst, 1024 * 1024)
+
+
+def _limits(spec: TaskSpec) -> None:
+    if spec.memory > 0:
+        resource.setrlimit(resource.RLIMIT_AS, (spec.memory, spec.memory))
+    if spec.cpu_seconds > 0:
+        resource.setrlimit(resource.RLIMIT_CPU, (spec.cpu_seconds, spec.cpu_seconds + 5))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (4096, 4096))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def run(spec: TaskSpec) -> int:
+    work = Path(spec.workdir)
+    output = work / "output"
+    output.mkdir(parents=True, exist_ok=True)
+    store = BlobStore(spec.storage_url)
+    started = time.monotonic()
+    print(f"[assay] preparing inputs in {work}", flush=True)
+    for name in ("code", "model", "data"):
+        materialise(store, spec.inputs.get(name, []), work / name)
+    argv = [
+        sys.executable,
+        spec.launch,
+        f"--model_url={work / 'model'}",
+        f"--data_url={work / 'data'}",
+    ]
+    argv += [f"--{k}={v}" for k, v in spec.params.items()]
+    env = {
+        "PATH": os.environ.get("PATH", os.defpath),
+        "HOME": str(work),
+        "LANG": "C.UTF-8",
+        "PYTHONUNBUFFERED": "1",
+        "ASSAY_OUTPUT_DIR": str(output),
+        **spec.env,
+    }
+    print(f"[assay] running {' '.join(argv[1:])}", flush=True)
+    child = subprocess.Popen(argv, cwd=work / "code", env=env, preexec_fn=lambda: _limits(spec))
+
+    def forward(signum: int, _frame: Any) -> None:
+        child.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    _, status, usage = os.wait4(child.pid, 0)
+    code = os.waitstatus_to_exitcode(status)
+    result = {
+        "exit_code": code,
+        "signal": -code if code < 0 else None,
+        "cpu_seconds": usage.ru_utime + usage.ru_stime,
+        "peak_memory": usage.ru_maxrss * 1024,
+        "wall_seconds": time.monotonic() - started,
+    }
+    (output / RESULT_FILE).write_text(json.dumps(result))
+    return 128 - code if code < 0 else code
+
+
+def main() -> None:
+    spec = TaskSpec(**json.loads(Path(sys.argv[1]).read_text()))
+    sys.exit(run(spec))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,23 @@
+"""The task spec a scheduler hands a worker: everything it needs, nothing it must not see."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+RESULT_FILE = "_worker.json"
+
+
+@dataclass
+class TaskSpec:
+    storage_url: str
+    workdir: str
+    launch: str
+    params: dict[str, Any]
+    inputs: dict[str, list[list[Any]]]  # "code" | "model" | "data" -> [[path, sha256, size]]
+    memory: int = 0  # bytes of address space for the script; 0 = no limit
+    cpu_seconds: int = 0  # CPU-time limit for the script; 0 = no limit
+    env: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
