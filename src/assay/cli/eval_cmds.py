@@ -16,11 +16,13 @@ from assay.core.errors import InvalidInput
 Output = Annotated[str, typer.Option("--output", "-o", help=OUTPUT_HELP)]
 
 
-def parse_metric(text: str) -> tuple[str, Any]:
+def parse_metric(
+    text: str, what: str = "metric", example: str = "-m accuracy=0.99"
+) -> tuple[str, Any]:
     """``key=value``: the value keeps its JSON type (1.47 a number, true a bool, ok a string)."""
     key, sep, raw = text.partition("=")
     if not sep or not key.strip():
-        raise InvalidInput(f"metric {text!r} is not KEY=VALUE, e.g. -m accuracy=0.99")
+        raise InvalidInput(f"{what} {text!r} is not KEY=VALUE, e.g. {example}")
     try:
         value: Any = json.loads(raw)
     except ValueError:

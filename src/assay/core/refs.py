@@ -17,6 +17,7 @@ from assay.core.names import ASSET_TYPES, check_name
 
 RevKind = Literal["branch", "tag", "bare"]
 _HEX = re.compile(r"^[0-9a-f]{4,64}$")
+VERSION_NAME = re.compile(r"^V(\d{4,})$")
 REF_SYNTAX = (
     "[[OWNER/]TYPE/]FOLDER/ASSET[:REV] where REV is branch/NAME, tag/NAME, "
     "a commit prefix (4+ hex characters) or a branch name"
@@ -121,3 +122,13 @@ def parse_folder(text: str, *, type_hint: str | None = None) -> tuple[str | None
             f"cannot read folder {text!r}: expected TYPE/FOLDER, e.g. model/image-classification"
         )
     return type_, check_name(name, "folder")
+
+
+def parse_version_ref(text: str) -> tuple[str, str]:
+    """``JOB:V0001`` -> (job, version)."""
+    job, sep, version = text.partition(":")
+    if not sep or not VERSION_NAME.match(version):
+        raise InvalidInput(
+            f"cannot read version {text!r}: expected JOB:VERSION, e.g. mnist-eval:V0001"
+        )
+    return check_name(job, "job"), version

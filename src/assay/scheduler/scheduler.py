@@ -90,10 +90,19 @@ class Scheduler:
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop scheduling; tasks still running here are stopped and queued again, so the
+        next scheduler (the next server start) runs them rather than finding them lost."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
         with self.instance.db.session() as s:
+            for run in list(self._running.values()):
+                self.backend.cancel(run.handle)
+                task = s.get(Task, run.task_id)
+                version = s.get(Version, run.version_id)
+                if task is not None and version is not None:
+                    self._retry_or_fail(s, version, task, "its scheduler was stopped")
+            self._running.clear()
             s.execute(delete(SchedulerLease).where(SchedulerLease.id == self.id))
 
     def _loop(self) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy import and_, func, or_, select, update
 
 from assay.core.errors import Conflict, InvalidInput, NotFound
 from assay.core.names import check_name, check_path
+from assay.core.refs import VERSION_NAME as _VERSION
 from assay.core.refs import parse_ref
 from assay.core.states import ACTIVE, State, check
 from assay.db.models import Job, Task, Version, utcnow
@@ -19,7 +20,6 @@ from assay.services.context import Ctx
 TYPES = ("custom",)
 RESERVED_PARAMS = ("model_url", "data_url")
 _PARAM = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
-_VERSION = re.compile(r"^V(\d{4,})$")
 MAX_TIMEOUT = 30 * 24 * 3600
 
 
@@ -43,16 +43,6 @@ class VersionSpec:
 
 def version_name(number: int) -> str:
     return f"V{number:04d}"
-
-
-def parse_version_ref(text: str) -> tuple[str, str]:
-    """``JOB:V0001`` -> (job, version)."""
-    job, sep, version = text.partition(":")
-    if not sep or not _VERSION.match(version):
-        raise InvalidInput(
-            f"cannot read version {text!r}: expected JOB:VERSION, e.g. mnist-eval:V0001"
-        )
-    return check_name(job, "job"), version
 
 
 def _check_params(params: dict[str, Any]) -> dict[str, Any]:
