@@ -80,6 +80,7 @@ def server(
     import uvicorn
 
     from assay.api.app import create_app, open_state
+    from assay.scheduler.scheduler import Scheduler
     from assay.services.bootstrap import ensure_admin
 
     settings = get_settings()
@@ -95,4 +96,9 @@ def server(
     render.err.print(
         f"Serving Assay on http://{host}:{port} (API docs at /docs), home {settings.home}"
     )
-    uvicorn.run(create_app(state), host=host, port=port, log_level="info")
+    scheduler = Scheduler(state)  # runs every queued version, including ones left behind
+    scheduler.start()
+    try:
+        uvicorn.run(create_app(state), host=host, port=port, log_level="info")
+    finally:
+        scheduler.stop()

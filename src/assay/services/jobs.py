@@ -273,6 +273,7 @@ def delete_version(ctx: Ctx, job: Job, version: Version) -> None:
     if version.state in ACTIVE:
         terminate(ctx, job, version)
     ctx.session.delete(version)
+    ctx.session.flush()  # before the job row goes, whose deletion would cascade to versions
 
 
 def delete_job(ctx: Ctx, job_name: str) -> Job:

@@ -1,0 +1,192 @@
+"""Custom evaluation jobs on the embedded instance: the waiting process runs the scheduler."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from assay import errors, hub
+from tests.conftest import clean_env, run_assay
+from tests.integration.jobs.conftest import make_assets, new_job
+
+
+def test_sdk_job_versions_and_evaluation(assets: Path) -> None:
+    job = new_job("mnist-eval", params={"batch_size": 64}, description="first")
+    v1 = job.get_version("V0001")
+    assert v1.status == "Queuing"
+    v1.wait(timeout=120)
+    assert v1.status == "Completed", v1.data["message"]
+    assert v1.metrics == {"accuracy": 0.75, "files": 2}
+    assert v1.data["params"] == {"batch_size": 64}
+    assert v1.data["modelCommit"] == hub.get_asset("f/m").resolve()["commit"]["id"]
+    assert v1.data["usage"]["peakMemory"] > 0
+    # The metrics became an evaluation bound to the model and dataset commits.
+    evs = hub.list_evaluation("f/m")
+    assert [e["id"] for e in evs] == [v1.data["evaluationId"]]
+    assert evs[0]["source"] == "mnist-eval:V0001"
+    assert evs[0]["results"]["metric"] == {"accuracy": 0.75, "files": 2}
+    assert "start attempt 1" in v1.logs() and "done" in v1.logs()
+    tasks = v1.tasks()
+    assert [(t["state"], t["attempts"]) for t in tasks] == [("Completed", 1)]
+
+    v2 = job.create_version(params={"mode": "file"})
+    assert v2.name == "V0002"
+    v2.wait(timeout=120)
+    assert v2.status == "Completed" and v2.metrics == {"accuracy": 0.5}
+    assert v2.data["params"] == {"batch_size": 64, "mode": "file"}
+    assert [v.name for v in job.versions()] == ["V0002", "V0001"]
+
+    v1.delete()
+    assert [v.name for v in job.versions()] == ["V0002"]
+    assert [e["source"] for e in hub.list_evaluation("f/m")] == ["mnist-eval:V0002"]
+    assert job.create_version().name == "V0003"  # numbers are never reused
+    job.delete()
+    assert hub.list_evaluation("f/m") == []
+    with pytest.raises(errors.NotFound):
+        hub.get_job("mnist-eval")
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"exit": 3}, "exited with code 3"),
+        ({"mode": "none"}, "reported no metrics"),
+        ({"mode": "invalid"}, "not valid JSON"),
+        ({"mode": "string"}, "must be numbers"),
+    ],
+)
+def test_failing_scripts_fail_with_a_reason(
+    assets: Path, params: dict[str, object], message: str
+) -> None:
+    v = new_job("bad", params=params).get_version("V0001").wait(timeout=120)
+    assert v.status == "Failed"
+    assert message in v.data["message"]
+    assert v.data["evaluationId"] is None
+    if "exit" in params:
+        assert "done" in v.data["message"]  # the log's last lines are in the message
+    assert hub.list_evaluation() == []
+
+
+def test_timeout_stops_the_version(assets: Path) -> None:
+    v = new_job("slow", params={"sleep": 60, "early": "yes"}, timeout=1)
+    version = v.get_version("V0001").wait(timeout=60)
+    assert version.status == "TimedOut"
+    assert "timeout of 1 s" in version.data["message"]
+    assert version.metrics == {"seen": 1} and version.data["partial"] is True
+    pool = next(p for p in hub.list_pools() if p["name"] == "default")
+    assert pool["cpuUsed"] == 0 and pool["running"] == 0
+
+
+def test_terminate_queuing_and_finished(assets: Path) -> None:
+    v = new_job("t").get_version("V0001")
+    v.terminate()
+    assert v.status == "Terminated"
+    with pytest.raises(errors.Conflict, match="already Terminated"):
+        v.terminate()
+    v.wait(timeout=10)  # a terminated version never runs
+    assert v.refresh().status == "Terminated" and v.data["startedAt"] is None
+
+
+def test_cli_job_wait_prints_metrics(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    env = clean_env(home)
+    from assay.core.config import get_settings
+
+    # Set up assets in the subprocess's home through the in-process SDK.
+    import os
+
+    old = os.environ.get("ASSAY_HOME")
+    os.environ["ASSAY_HOME"] = str(home)
+    get_settings.cache_clear()
+    hub._client = None
+    try:
+        make_assets(tmp_path)
+    finally:
+        from assay.sdk import embedded
+
+        hub._client = None
+        embedded.stop_all()
+        if old is None:
+            del os.environ["ASSAY_HOME"]
+        else:
+            os.environ["ASSAY_HOME"] = old
+        get_settings.cache_clear()
+    res = run_assay(
+        home,
+        "create",
+        "job",
+        "cli-eval",
+        "--model",
+        "f/m",
+        "--dataset",
+        "f/d",
+        "--code",
+        "s/e",
+        "--launch",
+        "eval.py",
+        "--param",
+        "batch_size=64",
+        "--timeout",
+        "600",
+        "--wait",
+        "-o",
+        "json",
+        env=env,
+    )
+    assert res.returncode == 0, res.stderr
+    data = json.loads(res.stdout)
+    assert data["state"] == "Completed" and data["name"] == "V0001"
+    assert data["metrics"] == {"accuracy": 0.75, "files": 2}
+    res = run_assay(home, "ls", "evaluation", "f/m", "-o", "json", env=env)
+    assert json.loads(res.stdout)[0]["source"] == "cli-eval:V0001"
+    res = run_assay(home, "create", "version", "cli-eval", "--param", "exit=1", "--wait", env=env)
+    assert res.returncode == 1
+    assert "Failed" in res.stdout and "exited with code 1" in res.stdout
+    res = run_assay(home, "logs", "cli-eval:V0002", env=env)
+    assert "start attempt 1" in res.stdout
+
+
+def test_bad_job_input_creates_nothing(assets: Path, cli: object) -> None:
+    run = cli  # in-process CLI
+    base = ["create", "job", "j", "--model", "f/m", "--dataset", "f/d", "--code", "s/e"]
+    cases = [
+        ([*base, "--launch", "notes.txt"], "is not a .py file"),
+        ([*base, "--launch", "missing.py"], "is not in commit"),
+        ([*base, "--launch", "../eval.py"], "may not leave"),
+        (
+            [
+                "create",
+                "job",
+                "j",
+                "--model",
+                "f/nope",
+                "--dataset",
+                "f/d",
+                "--code",
+                "s/e",
+                "--launch",
+                "eval.py",
+            ],
+            "does not exist",
+        ),
+        ([*base, "--launch", "eval.py", "--pool", "nope"], "no pool 'nope'"),
+        ([*base, "--launch", "eval.py", "--param", "batch_size"], "is not KEY=VALUE"),
+        ([*base, "--launch", "eval.py", "--param", "model_url=/etc"], "filled in by Assay"),
+        ([*base, "--launch", "eval.py", "--timeout", "0"], "timeout must be"),
+        ([*base, "--launch", "eval.py", "--timeout", "-5"], "timeout must be"),
+        ([*base, "--launch", "eval.py", "--cpu", "1000"], "in all"),
+        ([*base, "--launch", "eval.py", "--memory", "lots"], "cannot read size"),
+        (["get", "version", "j:V9999"], "no job 'j'"),
+        (["get", "version", "jV1"], "expected JOB:VERSION"),
+    ]
+    for args, message in cases:
+        res = run(*args)  # type: ignore[operator]
+        assert res.code != 0, args
+        assert message in res.err, (args, res.err)
+        assert "Traceback" not in res.err
+    assert hub.list_jobs() == []
+    new_job("j").get_version("V0001").terminate()
+    res = run("get", "version", "j:V9999")  # type: ignore[operator]
+    assert res.code == 3 and "has no version 'V9999'" in res.err

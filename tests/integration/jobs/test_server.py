@@ -1,0 +1,139 @@
+"""Jobs on a real `assay server` process, whose scheduler runs everything queued."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from assay import hub
+from tests.conftest import ASSAY, Server, clean_env, start_server
+from tests.integration.jobs.conftest import make_assets, new_job
+
+
+def _until(predicate, timeout: float = 60, what: str = "condition"):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_server_runs_job_kill9_worker_is_retried(
+    home: Path, tmp_path: Path, server: Server
+) -> None:
+    hub.login(host=server.url, api_key=server.admin_key)
+    make_assets(tmp_path)
+    v = new_job("k", params={"sleep": 2, "lines": 4}).get_version("V0001")
+    task = _until(
+        lambda: next((t for t in v.tasks() if t["pid"] and t["state"] == "Running"), None),
+        what="a running task",
+    )
+    _until(lambda: "line 0" in v.logs(), what="the script to start")
+    os.kill(task["pid"], signal.SIGKILL)
+    v.wait(timeout=120)
+    assert v.status == "Completed", v.data["message"]
+    tasks = v.tasks()
+    assert tasks[0]["attempts"] == 2
+    logs = v.logs()
+    assert "start attempt 1" in logs and "start attempt 2" in logs
+    assert len(hub.list_evaluation("f/m")) == 1
+
+
+def test_terminate_running_keeps_partial_results(
+    home: Path, tmp_path: Path, server: Server
+) -> None:
+    hub.login(host=server.url, api_key=server.admin_key)
+    make_assets(tmp_path)
+    v = new_job("t", params={"sleep": 60, "early": "yes"}).get_version("V0001")
+    _until(lambda: "start attempt 1" in v.logs(), what="the script to start")
+    pid = v.tasks()[0]["pid"]
+    v.terminate()
+    assert v.status == "Terminated"
+    _until(lambda: v.refresh().data["partial"], timeout=30, what="partial metrics")
+    assert v.metrics == {"seen": 1}
+    _until(lambda: not Path(f"/proc/{pid}").exists(), timeout=30, what="the worker to stop")
+    assert hub.list_evaluation() == []
+
+
+def test_queue_order_on_a_pool_of_one(home: Path, tmp_path: Path, server: Server) -> None:
+    hub.login(host=server.url, api_key=server.admin_key)
+    make_assets(tmp_path)
+    hub.create_pool("one", cpu=1, memory="1GiB")
+    job = new_job("q", params={"sleep": 1}, pool="one")
+    second = job.create_version()
+    third = job.create_version(priority=5)
+    fourth = job.create_version(priority=0)  # settings are copied from V0003 otherwise
+    assert second.refresh().data["queuePosition"] in (2, 3)  # V0001 may already run
+    pool = next(p for p in hub.list_pools() if p["name"] == "one")
+    assert pool["queued"] + pool["running"] == 4
+    for v in (fourth, second, third):
+        v.wait(timeout=120)
+    first = job.get_version("V0001")
+    order = sorted([first, second, third, fourth], key=lambda v: v.data["startedAt"])
+    assert [v.name for v in order] == ["V0001", "V0003", "V0002", "V0004"]
+    # Capacity 1: no two ran at the same time.
+    for a, b in zip(order, order[1:], strict=False):
+        assert a.data["finishedAt"] <= b.data["startedAt"]
+
+
+def test_logs_follow_live(home: Path, tmp_path: Path, server: Server) -> None:
+    hub.login(host=server.url, api_key=server.admin_key)
+    make_assets(tmp_path)
+    new_job("l", params={"sleep": 3, "lines": 6})
+    env = {**clean_env(home), "ASSAY_HOST": server.url, "ASSAY_API_KEY": server.admin_key}
+    proc = subprocess.Popen(
+        [ASSAY, "logs", "l:V0001", "--follow"], env=env, stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    seen_while_running = False
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        if line.startswith("line 0"):
+            seen_while_running = hub.get_version("l:V0001").status == "Running"
+    assert proc.wait(timeout=60) == 0
+    assert seen_while_running, "the first line arrived only after the version ended"
+    assert any(line.startswith("line 5") for line in lines) and lines[-1].startswith("done")
+
+
+def test_server_restart_finishes_everything_exactly_once(home: Path, tmp_path: Path) -> None:
+    server_home = tmp_path / "server-home"
+    server_home.mkdir()
+    srv = start_server(server_home)
+    try:
+        hub.login(host=srv.url, api_key=srv.admin_key)
+        make_assets(tmp_path)
+        hub.create_pool("one", cpu=1)
+        job = new_job("r", params={"sleep": 3, "lines": 3}, pool="one")
+        job.create_version()
+        job.create_version()
+        first = job.get_version("V0001")
+        _until(
+            lambda: first.refresh().status == "Running" and "line 0" in first.logs(),
+            what="V0001 to run",
+        )
+        srv.process.send_signal(signal.SIGKILL)  # no goodbye: leases and tasks left behind
+        srv.process.wait(timeout=10)
+    finally:
+        if srv.process.poll() is None:
+            srv.process.kill()
+    srv = start_server(server_home)
+    try:
+        hub.login(host=srv.url, api_key=(server_home / "admin.key").read_text().strip())
+        versions = [hub.get_version(f"r:V000{i}") for i in (1, 2, 3)]
+        for v in versions:
+            v.wait(timeout=180)
+        assert [v.status for v in versions] == ["Completed"] * 3, [
+            v.data["message"] for v in versions
+        ]
+        evaluations = hub.list_evaluation("f/m")
+        assert sorted(e["source"] for e in evaluations) == ["r:V0001", "r:V0002", "r:V0003"]
+        assert versions[0].tasks()[0]["attempts"] == 2
+    finally:
+        srv.process.terminate()
+        srv.process.wait(timeout=30)
