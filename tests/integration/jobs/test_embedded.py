@@ -9,7 +9,7 @@ import pytest
 
 from assay import errors, hub
 from tests.conftest import clean_env, run_assay
-from tests.integration.jobs.conftest import make_assets, new_job
+from tests.integration.jobs.conftest import new_job
 
 
 def test_sdk_job_versions_and_evaluation(assets: Path) -> None:
@@ -89,30 +89,8 @@ def test_terminate_queuing_and_finished(assets: Path) -> None:
     assert v.refresh().status == "Terminated" and v.data["startedAt"] is None
 
 
-def test_cli_job_wait_prints_metrics(tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    env = clean_env(home)
-    from assay.core.config import get_settings
-
-    # Set up assets in the subprocess's home through the in-process SDK.
-    import os
-
-    old = os.environ.get("ASSAY_HOME")
-    os.environ["ASSAY_HOME"] = str(home)
-    get_settings.cache_clear()
-    hub._client = None
-    try:
-        make_assets(tmp_path)
-    finally:
-        from assay.sdk import embedded
-
-        hub._client = None
-        embedded.stop_all()
-        if old is None:
-            del os.environ["ASSAY_HOME"]
-        else:
-            os.environ["ASSAY_HOME"] = old
-        get_settings.cache_clear()
+def test_cli_job_wait_prints_metrics(assets: Path, home: Path) -> None:
+    env = clean_env(home)  # the CLI process shares the embedded instance with this one
     res = run_assay(
         home,
         "create",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import subprocess
@@ -77,7 +78,7 @@ def test_queue_order_on_a_pool_of_one(home: Path, tmp_path: Path, server: Server
     order = sorted([first, second, third, fourth], key=lambda v: v.data["startedAt"])
     assert [v.name for v in order] == ["V0001", "V0003", "V0002", "V0004"]
     # Capacity 1: no two ran at the same time.
-    for a, b in zip(order, order[1:], strict=False):
+    for a, b in itertools.pairwise(order):
         assert a.data["finishedAt"] <= b.data["startedAt"]
 
 
