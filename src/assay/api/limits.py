@@ -25,34 +25,50 @@ class BodyLimit:
             return
         headers = dict(scope["headers"])
         declared = headers.get(b"content-length", b"").decode("latin-1")
-        if declared and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await _refuse(send, declared, self.max_bytes)
+        if declared:
+            if not declared.isdigit():
+                bad = InvalidInput(f"invalid Content-Length {declared[:40]!r}")
+                await _refuse(send, bad, status=400)
+            elif int(declared) > self.max_bytes:
+                await _refuse(send, _too_large(f"of {declared} bytes ", self.max_bytes))
+            else:
+                await self.app(scope, receive, send)  # the server holds it to that length
             return
-        seen = 0
-
-        async def counted() -> Message:
-            nonlocal seen
+        # No length declared (chunked): read the body up to the limit, then hand it on. The
+        # refusal must be sent from here: raised inside the app, it would become a 400.
+        body = bytearray()
+        while True:
             message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self.max_bytes:
-                raise PayloadTooLarge(f"request body is larger than {self.max_bytes} bytes")
-            return message
+            if message["type"] != "http.request":
+                return  # the client went away
+            body += message.get("body", b"")
+            if len(body) > self.max_bytes:
+                await _refuse(send, _too_large("", self.max_bytes))
+                return
+            if not message.get("more_body", False):
+                break
+        replayed = False
 
-        await self.app(scope, counted, send)
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()  # later calls wait for the disconnect
+            replayed = True
+            return {"type": "http.request", "body": bytes(body), "more_body": False}
+
+        await self.app(scope, replay, send)
 
 
-async def _refuse(send: Send, declared: str, limit: int) -> None:
-    err: AssayError
-    if declared.isdigit():
-        err = PayloadTooLarge(f"request body of {declared} bytes is over the limit of {limit}")
-    else:
-        err = InvalidInput(f"invalid Content-Length {declared[:40]!r}")
-    status = 413 if declared.isdigit() else 400
+def _too_large(what: str, limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"request body {what}is over the limit of {limit} bytes")
+
+
+async def _refuse(send: Send, err: AssayError, status: int | None = None) -> None:
     body = json.dumps(err.to_body()).encode()
     await send(
         {
             "type": "http.response.start",
-            "status": status,
+            "status": status or err.http_status,
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -15,6 +18,7 @@ from assay import hub
 from assay.cli import render
 from assay.cli.app import OUTPUT_HELP, app, create, delete, get, ls
 from assay.cli.eval_cmds import parse_metric
+from assay.core.errors import InvalidInput, NotFound
 from assay.core.refs import parse_version_ref
 from assay.core.units import format_size
 from assay.sdk.jobs import Version
@@ -382,3 +386,35 @@ def usage(output: Output = "table") -> None:
             ("PEAK_MEMORY", "peakMemory"),
         ],
     )
+
+
+@app.command("debug")
+def debug(
+    ref: Annotated[str, typer.Argument(help="JOB:VERSION")],
+    command: Annotated[
+        str | None, typer.Option("--command", "-c", help="run this instead of an interactive shell")
+    ] = None,
+) -> None:
+    """Open a shell in a --debug version's kept working directory, with its environment."""
+    version = _version(ref)  # the API shows a version to its owner only
+    if not version.data["debug"]:
+        raise InvalidInput(f"{ref} was not created with --debug: its working directory is gone")
+    workdir = Path(version.data["workdir"] or "")
+    if not version.data["workdir"] or not (workdir / "code").is_dir():
+        raise NotFound(
+            f"the working directory of {ref} is not on this machine "
+            f"({version.data['workdir'] or 'not started yet'})"
+        )
+    env = {
+        "PATH": os.environ.get("PATH", os.defpath),
+        "HOME": str(workdir),
+        "LANG": "C.UTF-8",
+        "PYTHONUNBUFFERED": "1",
+        "ASSAY_OUTPUT_DIR": str(workdir / "output"),
+        "ASSAY_JOB": version.job,
+        "ASSAY_VERSION": version.name,
+        "TERM": os.environ.get("TERM", "xterm"),
+    }
+    argv = ["/bin/sh", "-c", command] if command else [os.environ.get("SHELL", "/bin/bash")]
+    render.err.print(f"Entering {workdir / 'code'} (model in ../model, data in ../data)")
+    sys.exit(subprocess.call(argv, cwd=workdir / "code", env=env))

@@ -137,7 +137,11 @@ class Client:
         return self.request("GET", path, params=clean)
 
     def post(self, path: str, body: Any) -> Any:
-        return self.request("POST", path, json=body)
+        # Encoded here, not by httpx: httpx refuses NaN and infinity with a bare ValueError,
+        # while the server refuses them with a clear InvalidInput (one rule, in one place).
+        content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        headers = {"Content-Type": "application/json"}
+        return self.request("POST", path, content=content, headers=headers)
 
     def delete(self, path: str, **params: Any) -> Any:
         clean = {k: v for k, v in params.items() if v is not None}

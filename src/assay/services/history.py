@@ -112,12 +112,15 @@ def _commit_by_prefix(ctx: Ctx, info: AssetInfo, prefix: str) -> Commit | None:
         ctx.session.scalars(
             select(Commit)
             .where(Commit.asset_id == info.asset.id, Commit.id.startswith(prefix, autoescape=True))
-            .limit(2)
+            .order_by(Commit.id)
+            .limit(6)
         )
     )
     if len(rows) > 1:
+        shown = ", ".join(c.id[:12] for c in rows[:5]) + (", ..." if len(rows) > 5 else "")
         raise InvalidInput(
-            f"commit prefix {prefix!r} of {info.title} is ambiguous: give more characters"
+            f"commit prefix {prefix!r} of {info.title} is ambiguous: it matches {shown}; "
+            "give more characters"
         )
     return rows[0] if rows else None
 
