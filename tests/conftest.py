@@ -125,12 +125,12 @@ class Server:
         return httpx.Client(base_url=self.url + "/api/v1", headers=headers, timeout=60)
 
 
-def start_server(home: Path) -> Server:
+def start_server(home: Path, extra_env: dict[str, str] | None = None) -> Server:
     port = free_port()
     log = open(home.parent / f"server-{port}.log", "w")  # noqa: SIM115
     proc = subprocess.Popen(
         [ASSAY, "server", "--host", "127.0.0.1", "--port", str(port)],
-        env=clean_env(home),
+        env={**clean_env(home), **(extra_env or {})},
         stdout=log,
         stderr=subprocess.STDOUT,
         text=True,

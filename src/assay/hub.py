@@ -161,8 +161,8 @@ def create_evaluation(
     ev: dict[str, Any] = c.post(
         "/evaluations",
         {
-            "model": ref_of(model),
-            "dataset": ref_of(dataset),
+            "model": ref_of(model) if model is not None else None,
+            "dataset": ref_of(dataset) if dataset is not None else None,
             "metrics": metrics,
             "source": c.source,
         },
@@ -198,8 +198,8 @@ def delete_evaluation(evaluation_id: str) -> None:
 
 def create_job(
     name: str,
-    model: Asset | Branch | Tag | str,
-    dataset: Asset | Branch | Tag | str,
+    model: Asset | Branch | Tag | str | None = None,
+    dataset: Asset | Branch | Tag | str | None = None,
     type: str = "custom",
     code: Asset | Branch | Tag | str | None = None,
     launch: str | None = None,
@@ -208,7 +208,8 @@ def create_job(
     **resources: Any,
 ) -> Job:
     """Create a job and queue its first version, V0001. ``resources``: pool, timeout, cpu,
-    memory (bytes or '8GiB'), gpu, priority, debug."""
+    memory (bytes or '8GiB'), gpu, priority, debug; and model_path / data_path (storage
+    locations) instead of model / dataset."""
     c = client()
     c.post(
         "/jobs",
@@ -216,8 +217,8 @@ def create_job(
             "name": name,
             "description": description,
             "type": type,
-            "model": ref_of(model),
-            "dataset": ref_of(dataset),
+            "model": ref_of(model) if model is not None else None,
+            "dataset": ref_of(dataset) if dataset is not None else None,
             "code": ref_of(code) if code is not None else None,
             "launch": launch,
             "params": params or {},

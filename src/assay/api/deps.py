@@ -77,7 +77,13 @@ def context(request: Request) -> Iterator[Ctx]:
     state: Instance = request.app.state.assay
     with state.db.session() as session:
         actor = _authenticate(request, session)
-        yield Ctx(session=session, actor=actor, store=state.store, settings=state.settings)
+        yield Ctx(
+            session=session,
+            actor=actor,
+            store=state.store,
+            settings=state.settings,
+            embedded=state.local_user is not None,
+        )
 
 
 def caller(request: Request) -> Actor:

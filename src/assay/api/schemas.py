@@ -185,41 +185,45 @@ class JobCreate(_Resources):
     name: str
     description: str = ""
     type: str = "custom"
-    model: str
-    dataset: str
+    model: str | None = None
+    dataset: str | None = None
+    model_path: str | None = None
+    data_path: str | None = None
     code: str | None = None
     launch: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
 
     def spec_fields(self) -> dict[str, Any]:
-        return {
+        given = {
             "model": self.model,
             "dataset": self.dataset,
+            "model_path": self.model_path,
+            "data_path": self.data_path,
             "code": self.code,
             "launch": self.launch,
-            "params": self.params,
-            **self.resource_fields(),
         }
+        return {**given, "params": self.params, **self.resource_fields()}
 
 
 class VersionCreate(_Resources):
     model: str | None = None
     dataset: str | None = None
+    model_path: str | None = None
+    data_path: str | None = None
     code: str | None = None
     launch: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
 
     def overrides(self) -> dict[str, Any]:
-        out = {
-            k: v
-            for k, v in {
-                "model": self.model,
-                "dataset": self.dataset,
-                "code": self.code,
-                "launch": self.launch,
-            }.items()
-            if v is not None
+        given = {
+            "model": self.model,
+            "dataset": self.dataset,
+            "model_path": self.model_path,
+            "data_path": self.data_path,
+            "code": self.code,
+            "launch": self.launch,
         }
+        out = {k: v for k, v in given.items() if v is not None}
         return {**out, "params": self.params, **self.resource_fields()}
 
 

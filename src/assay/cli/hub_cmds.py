@@ -11,7 +11,7 @@ from assay import hub
 from assay.cli import render
 from assay.cli.app import OUTPUT_HELP, app, create, delete, ls
 from assay.core.errors import InvalidInput
-from assay.core.names import ASSET_TYPES
+from assay.core.names import ASSET_TYPES, check_name
 from assay.core.refs import parse_folder, parse_ref
 from assay.sdk.objects import Asset
 
@@ -23,15 +23,15 @@ def _asset(ref: str, type_: str | None = None) -> Asset:
 
 
 def _split_new(ref: str, what: str) -> tuple[str, str]:
-    """``FOLDER/ASSET:NAME`` -> (asset ref, NAME) for commands that create NAME."""
-    parsed = parse_ref(ref)
-    if not parsed.explicit_rev:
+    """``FOLDER/ASSET:NAME`` (or ``:{what}/NAME``) -> (asset ref, NAME)."""
+    asset_ref, sep, name = ref.rpartition(":")
+    if not sep:
         raise InvalidInput(
-            f"give the new {what} after a colon, e.g. image-classification/mnist-cnn-keras:v1"
+            f"give the {what} name after a colon, e.g. image-classification/mnist-cnn-keras:v1"
         )
-    if parsed.rev.kind not in ("bare", what):
-        raise InvalidInput(f"{ref!r}: expected {what} NAME after the colon")
-    return ref.rsplit(":", 1)[0], parsed.rev.value
+    name = name.removeprefix(f"{what}/")
+    parse_ref(asset_ref)
+    return asset_ref, check_name(name, what)
 
 
 # ---- folders -------------------------------------------------------------------------------

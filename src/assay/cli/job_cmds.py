@@ -64,6 +64,10 @@ def _resources(
     return {k: v for k, v in given.items() if v is not None}
 
 
+def _input(ref: str | None, commit: str | None, path: str | None, sha: str | None) -> str:
+    return f"{ref} @ {commit}" if ref else f"{path} (content sha256 {sha})"
+
+
 def _print_version(data: dict[str, Any], output: str) -> None:
     if output == "json":
         render.as_json(data)
@@ -73,8 +77,16 @@ def _print_version(data: dict[str, Any], output: str) -> None:
         rows.append(("QUEUE_POSITION", data["queuePosition"]))
     rows += [
         ("MESSAGE", data["message"]),
-        ("MODEL", f"{data['model']} @ {data['modelCommit']}"),
-        ("DATASET", f"{data['dataset']} @ {data['datasetCommit']}"),
+        (
+            "MODEL",
+            _input(data["model"], data["modelCommit"], data["modelPath"], data["modelPathSha256"]),
+        ),
+        (
+            "DATASET",
+            _input(
+                data["dataset"], data["datasetCommit"], data["dataPath"], data["dataPathSha256"]
+            ),
+        ),
     ]
     if data.get("code"):
         rows.append(("CODE", f"{data['code']} @ {data['codeCommit']} ({data['launch']})"))
@@ -130,8 +142,17 @@ def _follow(version: Version, output: str) -> None:
 @create.command("job")
 def create_job(
     name: str,
-    model: Annotated[str, typer.Option(help="model ref")],
-    dataset: Annotated[str, typer.Option(help="dataset ref")],
+    model: Annotated[str | None, typer.Option(help="model ref")] = None,
+    dataset: Annotated[str | None, typer.Option(help="dataset ref")] = None,
+    model_path: Annotated[
+        str | None,
+        typer.Option(
+            help="model files at a storage location (DIR or file:// URL) instead of a ref"
+        ),
+    ] = None,
+    data_path: Annotated[
+        str | None, typer.Option(help="dataset files at a storage location instead of a ref")
+    ] = None,
     type_: Annotated[str, typer.Option("--type", help="evaluation type")] = "custom",
     code: Annotated[str | None, typer.Option(help="code ref (custom jobs)")] = None,
     launch: Annotated[str | None, typer.Option(help=".py launch file in the code")] = None,
@@ -159,6 +180,8 @@ def create_job(
         params=_params(param),
         description=description,
         debug=debug,
+        **({"model_path": model_path} if model_path else {}),
+        **({"data_path": data_path} if data_path else {}),
         **_resources(pool, timeout, cpu, memory, gpu, priority),
     )
     version = job.get_version("V0001")
@@ -174,6 +197,8 @@ def create_version(
     param: Param = None,
     model: Annotated[str | None, typer.Option(help="model ref")] = None,
     dataset: Annotated[str | None, typer.Option(help="dataset ref")] = None,
+    model_path: Annotated[str | None, typer.Option(help="model storage location")] = None,
+    data_path: Annotated[str | None, typer.Option(help="dataset storage location")] = None,
     code: Annotated[str | None, typer.Option(help="code ref")] = None,
     launch: Annotated[str | None, typer.Option(help="launch file")] = None,
     pool: Pool = None,
@@ -189,7 +214,14 @@ def create_version(
     render.check_output(output)
     overrides = {
         k: v
-        for k, v in {"model": model, "dataset": dataset, "code": code, "launch": launch}.items()
+        for k, v in {
+            "model": model,
+            "dataset": dataset,
+            "model_path": model_path,
+            "data_path": data_path,
+            "code": code,
+            "launch": launch,
+        }.items()
         if v is not None
     }
     version = hub.get_job(job).create_version(

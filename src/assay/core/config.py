@@ -44,6 +44,12 @@ class Settings(BaseSettings):
         description="Where task working directories are made; default a private directory "
         "in the system's temporary directory, away from the database and keys.",
     )
+    storage_roots: str = Field(
+        default="",
+        description="Comma-separated directories under which a job's --model-path or "
+        "--data-path may lie on a server (none by default). Embedded mode reads the user's "
+        "own files.",
+    )
     host: str | None = Field(
         default=None, description="URL of a remote server; overrides stored credentials."
     )
@@ -58,6 +64,10 @@ class Settings(BaseSettings):
     @property
     def resolved_storage_url(self) -> str:
         return self.storage_url or str(self.home / "files")
+
+    @property
+    def storage_root_list(self) -> list[str]:
+        return [r.strip() for r in self.storage_roots.split(",") if r.strip()]
 
     @property
     def resolved_work_dir(self) -> Path:

@@ -231,6 +231,9 @@ class Scheduler:
             task.exit_code = code
             task.finished_at = utcnow()
             wall = float(result.get("wall_seconds") or time.monotonic() - run.started)
+            read = result.get("location_sha256") or {}
+            version.model_path_sha256 = read.get("model", version.model_path_sha256)
+            version.data_path_sha256 = read.get("data", version.data_path_sha256)
             version.cpu_seconds += float(result.get("cpu_seconds") or 0.0)
             version.gpu_seconds += version.gpu * wall
             version.peak_memory = max(version.peak_memory, int(result.get("peak_memory") or 0))
@@ -284,10 +287,21 @@ class Scheduler:
             task.state = State.FAILED
             self._end(s, version, State.FAILED, f"bad results: {exc.message}")
             return
-        if not self._end(s, version, State.COMPLETED, "completed"):
+        registered = version.model_commit_id is not None and version.dataset_commit_id is not None
+        message = (
+            "completed"
+            if registered
+            else (
+                "completed; no evaluation record, since the model or dataset was a storage "
+                "location rather than a registered commit"
+            )
+        )
+        if not self._end(s, version, State.COMPLETED, message):
             return
         version.metrics = out.metrics
         task.state = State.COMPLETED
+        if not registered:
+            return
         exists = s.scalar(select(Evaluation.id).where(Evaluation.version_id == version.id))
         if exists is None:
             s.add(
@@ -433,6 +447,13 @@ class Scheduler:
                 "model": entries(version.model_commit_id),
                 "data": entries(version.dataset_commit_id),
             },
+            locations={
+                name: path
+                for name, path in (("model", version.model_path), ("data", version.data_path))
+                if path is not None
+            },
+            storage_roots=self.instance.settings.storage_root_list,
+            embedded=self.instance.local_user is not None,
             memory=version.memory,
             cpu_seconds=int(version.timeout * max(version.cpu, 1)) + 10,
             env={

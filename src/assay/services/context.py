@@ -28,6 +28,7 @@ class Ctx:
     actor: Actor
     store: BlobStore
     settings: Settings
+    embedded: bool = False  # the local user's own instance: may read their own files
 
 
 @dataclass

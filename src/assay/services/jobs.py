@@ -16,6 +16,7 @@ from assay.core.states import ACTIVE, State, check
 from assay.db.models import Job, Task, Version, utcnow
 from assay.services import history, hub, pools
 from assay.services.context import Ctx
+from assay.storage import locations
 
 TYPES = ("custom",)
 RESERVED_PARAMS = ("model_url", "data_url")
@@ -27,8 +28,10 @@ MAX_TIMEOUT = 30 * 24 * 3600
 class VersionSpec:
     """What a version runs: given at job creation, copied and overridden by later versions."""
 
-    model: str
-    dataset: str
+    model: str | None = None
+    dataset: str | None = None
+    model_path: str | None = None
+    data_path: str | None = None
     code: str | None = None
     launch: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
@@ -119,6 +122,8 @@ def spec_of(v: Version, pool_name: str) -> VersionSpec:
     return VersionSpec(
         model=v.model_ref,
         dataset=v.dataset_ref,
+        model_path=v.model_path,
+        data_path=v.data_path,
         code=v.code_ref,
         launch=v.launch,
         params=dict(v.params),
@@ -143,6 +148,12 @@ def create_version(ctx: Ctx, job_name: str, overrides: dict[str, Any]) -> Versio
     pool_name = pools.get_by_id(ctx.session, latest.pool_id).name
     base = spec_of(latest, pool_name)
     params = dict(base.params)
+    # A ref given for a version replaces the previous location, and the other way round.
+    for ref_key, path_key in (("model", "model_path"), ("dataset", "data_path")):
+        if overrides.get(ref_key) is not None:
+            overrides[path_key] = None
+        elif overrides.get(path_key) is not None:
+            overrides[ref_key] = None
     params.update(overrides.pop("params", None) or {})
     unknown = set(overrides) - set(VersionSpec.__dataclass_fields__)
     if unknown:
@@ -156,8 +167,8 @@ def _new_version(ctx: Ctx, job: Job, spec: VersionSpec) -> Version:
         raise InvalidInput(
             f"timeout must be between 1 and {MAX_TIMEOUT} seconds, not {spec.timeout}"
         )
-    model = hub.resolve(ctx, parse_ref(spec.model, type_hint="model"))
-    dataset = hub.resolve(ctx, parse_ref(spec.dataset, type_hint="dataset"))
+    model = _input(ctx, spec.model, spec.model_path, "model")
+    dataset = _input(ctx, spec.dataset, spec.data_path, "dataset")
     code = None
     if job.type == "custom":
         if not spec.code or not spec.launch:
@@ -191,16 +202,8 @@ def _new_version(ctx: Ctx, job: Job, spec: VersionSpec) -> Version:
         state=State.QUEUING,
         queued_at=now,
         created_at=now,
-        model_ref=spec.model,
-        model_asset_id=model.info.asset.id,
-        model_commit_id=model.commit.id,
-        model_rev=model.rev,
-        model_branch=model.branch,
-        dataset_ref=spec.dataset,
-        dataset_asset_id=dataset.info.asset.id,
-        dataset_commit_id=dataset.commit.id,
-        dataset_rev=dataset.rev,
-        dataset_branch=dataset.branch,
+        **_columns("model", "model_path", spec.model, model),
+        **_columns("dataset", "data_path", spec.dataset, dataset),
         code_ref=spec.code if code else None,
         code_asset_id=code.info.asset.id if code else None,
         code_commit_id=code.commit.id if code else None,
@@ -219,6 +222,37 @@ def _new_version(ctx: Ctx, job: Job, spec: VersionSpec) -> Version:
     ctx.session.add(Task(version_id=version.id, index=0, state=State.QUEUING))
     ctx.session.flush()
     return version
+
+
+def _input(
+    ctx: Ctx, ref: str | None, location: str | None, kind: str
+) -> hub.Resolved | tuple[str, str]:
+    """A registered ref resolved to its commit, or a storage location checked and hashed."""
+    flag = "--model-path" if kind == "model" else "--data-path"
+    if (ref is None) == (location is None):
+        raise InvalidInput(
+            f"give the {kind} as a registered ref (--{kind}) or a storage "
+            f"location ({flag}), exactly one of them"
+        )
+    if ref is not None:
+        return hub.resolve(ctx, parse_ref(ref, type_hint=kind))
+    assert location is not None
+    real = locations.check(location, ctx.settings.storage_root_list, embedded=ctx.embedded)
+    return str(real), locations.content_hash(real)
+
+
+def _columns(
+    kind: str, path_key: str, ref: str | None, value: hub.Resolved | tuple[str, str]
+) -> dict[str, Any]:
+    if isinstance(value, tuple):
+        return {path_key: value[0], f"{path_key}_sha256": value[1]}
+    return {
+        f"{kind}_ref": ref,
+        f"{kind}_asset_id": value.info.asset.id,
+        f"{kind}_commit_id": value.commit.id,
+        f"{kind}_rev": value.rev,
+        f"{kind}_branch": value.branch,
+    }
 
 
 def get_version(ctx: Ctx, job_name: str, name: str) -> tuple[Job, Version]:

@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from assay.core.errors import AssayError
+from assay.storage import locations
 from assay.storage.blobs import BlobStore
 from assay.worker.spec import RESULT_FILE, TaskSpec
 
@@ -32,6 +34,17 @@ def materialise(store: BlobStore, entries: list[list[Any]], root: Path) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         with store.open(sha) as src, open(target, "wb") as dst:
             shutil.copyfileobj(src, dst, 1024 * 1024)
+
+
+def copy_location(spec: TaskSpec, location: str, root: Path) -> str:
+    """Copy a storage location, checking it again now that it is read; return its hash."""
+    real = locations.check(location, spec.storage_roots, embedded=spec.embedded)
+    root.mkdir(parents=True, exist_ok=True)
+    for rel, src in locations.files(real):
+        target = root / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, target)
+    return locations.content_hash(root)
 
 
 def _limits(spec: TaskSpec) -> None:
@@ -50,8 +63,16 @@ def run(spec: TaskSpec) -> int:
     store = BlobStore(spec.storage_url)
     started = time.monotonic()
     print(f"[assay] preparing inputs in {work}", flush=True)
+    hashes = {}
     for name in ("code", "model", "data"):
-        materialise(store, spec.inputs.get(name, []), work / name)
+        if name in spec.locations:
+            try:
+                hashes[name] = copy_location(spec, spec.locations[name], work / name)
+            except AssayError as exc:
+                print(f"[assay] cannot read the {name} location: {exc.message}", flush=True)
+                return 66  # EX_NOINPUT
+        else:
+            materialise(store, spec.inputs.get(name, []), work / name)
     argv = [
         sys.executable,
         spec.launch,
@@ -83,6 +104,7 @@ def run(spec: TaskSpec) -> int:
         "cpu_seconds": usage.ru_utime + usage.ru_stime,
         "peak_memory": usage.ru_maxrss * 1024,
         "wall_seconds": time.monotonic() - started,
+        "location_sha256": hashes,
     }
     (output / RESULT_FILE).write_text(json.dumps(result))
     return 128 - code if code < 0 else code

@@ -15,6 +15,10 @@ class TaskSpec:
     launch: str
     params: dict[str, Any]
     inputs: dict[str, list[list[Any]]]  # "code" | "model" | "data" -> [[path, sha256, size]]
+    # "model" | "data" -> storage location (a real directory) read instead of a commit
+    locations: dict[str, str] = field(default_factory=dict)
+    storage_roots: list[str] = field(default_factory=list)
+    embedded: bool = False
     memory: int = 0  # bytes of address space for the script; 0 = no limit
     cpu_seconds: int = 0  # CPU-time limit for the script; 0 = no limit
     env: dict[str, str] = field(default_factory=dict)

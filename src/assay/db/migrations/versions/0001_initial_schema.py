@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 18:18:57.489583
+Create Date: 2026-11-22 18:27:35.129001
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import assay.db.models
+
 
 revision = "0001"
 down_revision = None
@@ -142,16 +143,20 @@ def upgrade() -> None:
         sa.Column("number", sa.Integer(), nullable=False),
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("message", sa.String(length=8192), nullable=False),
-        sa.Column("model_ref", sa.String(length=300), nullable=False),
-        sa.Column("model_asset_id", sa.String(length=36), nullable=False),
-        sa.Column("model_commit_id", sa.String(length=64), nullable=False),
-        sa.Column("model_rev", sa.String(length=80), nullable=False),
+        sa.Column("model_ref", sa.String(length=300), nullable=True),
+        sa.Column("model_asset_id", sa.String(length=36), nullable=True),
+        sa.Column("model_commit_id", sa.String(length=64), nullable=True),
+        sa.Column("model_rev", sa.String(length=80), nullable=True),
         sa.Column("model_branch", sa.String(length=64), nullable=True),
-        sa.Column("dataset_ref", sa.String(length=300), nullable=False),
-        sa.Column("dataset_asset_id", sa.String(length=36), nullable=False),
-        sa.Column("dataset_commit_id", sa.String(length=64), nullable=False),
-        sa.Column("dataset_rev", sa.String(length=80), nullable=False),
+        sa.Column("model_path", sa.String(length=4096), nullable=True),
+        sa.Column("model_path_sha256", sa.String(length=64), nullable=True),
+        sa.Column("dataset_ref", sa.String(length=300), nullable=True),
+        sa.Column("dataset_asset_id", sa.String(length=36), nullable=True),
+        sa.Column("dataset_commit_id", sa.String(length=64), nullable=True),
+        sa.Column("dataset_rev", sa.String(length=80), nullable=True),
         sa.Column("dataset_branch", sa.String(length=64), nullable=True),
+        sa.Column("data_path", sa.String(length=4096), nullable=True),
+        sa.Column("data_path_sha256", sa.String(length=64), nullable=True),
         sa.Column("code_ref", sa.String(length=300), nullable=True),
         sa.Column("code_asset_id", sa.String(length=36), nullable=True),
         sa.Column("code_commit_id", sa.String(length=64), nullable=True),
