@@ -37,8 +37,9 @@ def main() -> None:
         predicted = max(classes, key=lambda c: scores[c])
         label = int(row["label"])
         confusion[label][predicted] += 1
-        samples.append({"id": i, "label": label, "prediction": predicted,
-                        "correct": predicted == label})
+        samples.append(
+            {"id": i, "label": label, "prediction": predicted, "correct": predicted == label}
+        )
 
     correct = sum(s["correct"] for s in samples)
     recall = {str(c): confusion[c][c] / max(1, sum(confusion[c])) for c in classes}

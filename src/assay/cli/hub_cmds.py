@@ -24,7 +24,7 @@ def _asset(ref: str, type_: str | None = None) -> Asset:
 
 def _split_new(ref: str, what: str) -> tuple[str, str]:
     """``FOLDER/ASSET:NAME`` (or ``:{what}/NAME``) -> (asset ref, NAME)."""
-    asset_ref, sep, name = ref.rpartition(":")
+    asset_ref, sep, name = ref.partition(":")
     if not sep:
         raise InvalidInput(
             f"give the {what} name after a colon, e.g. image-classification/mnist-cnn-keras:v1"

@@ -13,8 +13,9 @@ from tests.integration.jobs.conftest import make_assets
 
 
 def _job(name: str, model_path: str) -> hub.Job:
-    return hub.create_job(name=name, model_path=model_path, dataset="f/d", code="s/e",
-                          launch="eval.py")
+    return hub.create_job(
+        name=name, model_path=model_path, dataset="f/d", code="s/e", launch="eval.py"
+    )
 
 
 def test_embedded_reads_the_users_own_directory(assets: Path, tmp_path: Path) -> None:
@@ -34,8 +35,14 @@ def test_embedded_reads_the_users_own_directory(assets: Path, tmp_path: Path) ->
     with pytest.raises(errors.NotFound, match="not an existing directory"):
         _job("missing", str(tmp_path / "nope"))
     with pytest.raises(errors.InvalidInput, match="exactly one"):
-        hub.create_job(name="both", model="f/m", model_path=str(model_dir), dataset="f/d",
-                       code="s/e", launch="eval.py")
+        hub.create_job(
+            name="both",
+            model="f/m",
+            model_path=str(model_dir),
+            dataset="f/d",
+            code="s/e",
+            launch="eval.py",
+        )
 
 
 def test_server_allows_only_configured_roots(home: Path, tmp_path: Path) -> None:
@@ -54,8 +61,14 @@ def test_server_allows_only_configured_roots(home: Path, tmp_path: Path) -> None
     try:
         hub.login(host=srv.url, api_key=srv.admin_key)
         make_assets(tmp_path)
-        for location in (str(secret), f"{allowed}/../secret", str(allowed / "escape"),
-                         f"file://{secret}", "/proc/self/root/etc", "/"):
+        for location in (
+            str(secret),
+            f"{allowed}/../secret",
+            str(allowed / "escape"),
+            f"file://{secret}",
+            "/proc/self/root/etc",
+            "/",
+        ):
             with pytest.raises(errors.PermissionDenied, match="not under a root"):
                 _job("bad", location)
         with pytest.raises(errors.PermissionDenied, match="points outside"):
@@ -92,10 +105,23 @@ def test_location_is_checked_again_when_the_worker_reads_it(
         hub.login(host=srv.url, api_key=srv.admin_key)
         make_assets(tmp_path / "second")
         hub.create_pool("one", cpu=1)
-        blocker = hub.create_job(name="blocker", model="f/m", dataset="f/d", code="s/e",
-                                 launch="eval.py", params={"sleep": 2}, pool="one")
-        victim = hub.create_job(name="victim", model_path=str(allowed / "model"),
-                                dataset="f/d", code="s/e", launch="eval.py", pool="one")
+        blocker = hub.create_job(
+            name="blocker",
+            model="f/m",
+            dataset="f/d",
+            code="s/e",
+            launch="eval.py",
+            params={"sleep": 2},
+            pool="one",
+        )
+        victim = hub.create_job(
+            name="victim",
+            model_path=str(allowed / "model"),
+            dataset="f/d",
+            code="s/e",
+            launch="eval.py",
+            pool="one",
+        )
         (allowed / "model" / "w.bin").unlink()
         (allowed / "model").rmdir()
         os.symlink(secret, allowed / "model")  # swapped while the version waits in the queue

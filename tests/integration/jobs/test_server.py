@@ -66,15 +66,18 @@ def test_queue_order_on_a_pool_of_one(home: Path, tmp_path: Path, server: Server
     make_assets(tmp_path)
     hub.create_pool("one", cpu=1, memory="1GiB")
     job = new_job("q", params={"sleep": 1}, pool="one")
+    first = job.get_version("V0001")
+    _until(lambda: first.refresh().status == "Running", what="V0001 to hold the pool")
     second = job.create_version()
     third = job.create_version(priority=5)
     fourth = job.create_version(priority=0)  # settings are copied from V0003 otherwise
-    assert second.refresh().data["queuePosition"] in (2, 3)  # V0001 may already run
+    assert second.refresh().data["queuePosition"] == 2  # behind V0003's higher priority
+    assert third.refresh().data["queuePosition"] == 1
     pool = next(p for p in hub.list_pools() if p["name"] == "one")
     assert pool["queued"] + pool["running"] == 4
     for v in (fourth, second, third):
         v.wait(timeout=120)
-    first = job.get_version("V0001")
+    first.refresh()
     order = sorted([first, second, third, fourth], key=lambda v: v.data["startedAt"])
     assert [v.name for v in order] == ["V0001", "V0003", "V0002", "V0004"]
     # Capacity 1: no two ran at the same time.
