@@ -152,7 +152,17 @@ class Deleted(Schema):
     deleted: str
 
 
-class _Resources(Schema):
+class VersionSettings(Schema):
+    """What a version runs. Unset fields are left out: a new version keeps the latest
+    version's value for them, and a new job the defaults of ``services.jobs.VersionSpec``."""
+
+    model: str | None = None
+    dataset: str | None = None
+    model_path: str | None = None
+    data_path: str | None = None
+    code: str | None = None
+    launch: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
     pool: str | None = None
     timeout: int | None = None
     cpu: float | None = None
@@ -161,19 +171,12 @@ class _Resources(Schema):
     priority: int | None = None
     debug: bool | None = None
 
-    def resource_fields(self) -> dict[str, Any]:
+    def settings(self) -> dict[str, Any]:
         from assay.core.units import parse_size
 
         out = {
             k: v
-            for k, v in {
-                "pool": self.pool,
-                "timeout": self.timeout,
-                "cpu": self.cpu,
-                "gpu": self.gpu,
-                "priority": self.priority,
-                "debug": self.debug,
-            }.items()
+            for k, v in self.model_dump(exclude={"name", "description", "type"}).items()
             if v is not None
         }
         if self.memory is not None:
@@ -181,50 +184,13 @@ class _Resources(Schema):
         return out
 
 
-class JobCreate(_Resources):
+class JobCreate(VersionSettings):
     name: str
     description: str = ""
     type: str = "custom"
-    model: str | None = None
-    dataset: str | None = None
-    model_path: str | None = None
-    data_path: str | None = None
-    code: str | None = None
-    launch: str | None = None
-    params: dict[str, Any] = Field(default_factory=dict)
-
-    def spec_fields(self) -> dict[str, Any]:
-        given = {
-            "model": self.model,
-            "dataset": self.dataset,
-            "model_path": self.model_path,
-            "data_path": self.data_path,
-            "code": self.code,
-            "launch": self.launch,
-        }
-        return {**given, "params": self.params, **self.resource_fields()}
 
 
-class VersionCreate(_Resources):
-    model: str | None = None
-    dataset: str | None = None
-    model_path: str | None = None
-    data_path: str | None = None
-    code: str | None = None
-    launch: str | None = None
-    params: dict[str, Any] = Field(default_factory=dict)
-
-    def overrides(self) -> dict[str, Any]:
-        given = {
-            "model": self.model,
-            "dataset": self.dataset,
-            "model_path": self.model_path,
-            "data_path": self.data_path,
-            "code": self.code,
-            "launch": self.launch,
-        }
-        out = {k: v for k, v in given.items() if v is not None}
-        return {**out, "params": self.params, **self.resource_fields()}
+VersionCreate = VersionSettings
 
 
 class PoolCreate(Schema):

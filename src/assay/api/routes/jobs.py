@@ -19,7 +19,7 @@ Context = Depends(context, scope="function")
 
 @router.post("", status_code=201, openapi_extra=rule("user"))
 def create(body: s.JobCreate, ctx: Ctx = Context) -> dict[str, Any]:
-    spec = jobs.VersionSpec(**body.spec_fields())
+    spec = jobs.VersionSpec(**body.settings())
     job, version = jobs.create_job(ctx, body.name, body.description, body.type, spec)
     return version_public(ctx, job, [version])[0]
 
@@ -47,7 +47,7 @@ def delete(name: str, ctx: Ctx = Context) -> s.Deleted:
 
 @router.post("/{name}/versions", status_code=201, openapi_extra=rule("user"))
 def create_version(name: str, body: s.VersionCreate, ctx: Ctx = Context) -> dict[str, Any]:
-    version = jobs.create_version(ctx, name, body.overrides())
+    version = jobs.create_version(ctx, name, body.settings())
     return version_public(ctx, jobs.get_job(ctx, name), [version])[0]
 
 
