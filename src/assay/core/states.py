@@ -45,3 +45,8 @@ def check(current: str, target: State, what: str) -> None:
                 "(create a new version instead)"
             )
         raise Conflict(f"{what} cannot go from {current} to {target}")
+
+
+def sources(target: State) -> frozenset[State]:
+    """The states from which ``target`` may be reached."""
+    return frozenset(s for s, allowed in _ALLOWED.items() if target in allowed)

@@ -41,7 +41,7 @@ from assay.db.models import (
     utcnow,
 )
 from assay.scheduler import outputs
-from assay.services import history, pools
+from assay.services import history, pools, transitions
 from assay.services.context import Instance
 from assay.worker.spec import TaskSpec
 
@@ -183,14 +183,7 @@ class Scheduler:
 
     def _end(self, s: Session, version: Version, state: State, message: str) -> bool:
         """Move a running version to a final state by compare-and-set."""
-        moved = s.execute(
-            update(Version)
-            .where(Version.id == version.id, Version.state == State.RUNNING)
-            .values(state=state, message=message[:8000], finished_at=utcnow())
-            .execution_options(synchronize_session=False)
-        ).rowcount  # type: ignore[attr-defined]
-        s.refresh(version)
-        return bool(moved == 1)
+        return transitions.move(s, version, state, message, expect=State.RUNNING)
 
     def _watch(self) -> None:
         for run in list(self._running.values()):
@@ -200,6 +193,8 @@ class Scheduler:
                     if not run.cancelled:  # terminated (or deleted) while running
                         self.backend.cancel(run.handle)
                         run.cancelled = True
+                        if version is not None:  # what it reported so far, at once
+                            self._keep_partial(version, run.workdir / "output")
                 elif (
                     version.started_at is not None
                     and (utcnow() - version.started_at).total_seconds() > version.timeout
@@ -210,6 +205,7 @@ class Scheduler:
                         State.TIMED_OUT,
                         f"stopped after its timeout of {version.timeout} s; resources released",
                     )
+                    self._keep_partial(version, run.workdir / "output")
                     self.backend.cancel(run.handle)
                     run.cancelled = True
             code = self.backend.poll(run.handle)
@@ -355,13 +351,7 @@ class Scheduler:
                 if v.cpu > room[0] + 1e-9 or v.memory > room[1] or v.gpu > room[2]:
                     blocked.add(v.pool_id)  # nobody overtakes the head of a pool's queue
                     continue
-                moved = s.execute(
-                    update(Version)
-                    .where(Version.id == v.id, Version.state == State.QUEUING)
-                    .values(state=State.RUNNING, started_at=utcnow(), message="running")
-                    .execution_options(synchronize_session=False)
-                ).rowcount  # type: ignore[attr-defined]
-                if moved != 1:
+                if not transitions.move(s, v, State.RUNNING, "running"):
                     continue
                 room[0] -= v.cpu
                 room[1] -= v.memory

@@ -14,7 +14,7 @@ from assay.core.refs import VERSION_NAME as _VERSION
 from assay.core.refs import parse_ref
 from assay.core.states import ACTIVE, State, check
 from assay.db.models import Job, Task, Version, utcnow
-from assay.services import history, hub, pools
+from assay.services import history, hub, pools, transitions
 from assay.services.context import Ctx
 from assay.storage import locations
 
@@ -289,17 +289,14 @@ def terminate(ctx: Ctx, job: Job, version: Version) -> Version:
     """Stop a version. A running one's worker is stopped by the scheduler within a tick."""
     what = f"{job.name}:{version_name(version.number)}"
     check(version.state, State.TERMINATED, what)
-    moved = ctx.session.execute(
-        update(Version)
-        .where(Version.id == version.id, Version.state == version.state)
-        .values(
-            state=State.TERMINATED, finished_at=utcnow(), message=f"terminated by {ctx.actor.name}"
-        )
-        .execution_options(synchronize_session=False)
-    ).rowcount  # type: ignore[attr-defined]
-    if moved != 1:
+    if not transitions.move(
+        ctx.session,
+        version,
+        State.TERMINATED,
+        f"terminated by {ctx.actor.name}",
+        expect=State(version.state),
+    ):
         raise Conflict(f"{what} changed state meanwhile; look again")
-    ctx.session.refresh(version)
     return version
 
 

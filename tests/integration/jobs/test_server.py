@@ -141,3 +141,54 @@ def test_server_restart_finishes_everything_exactly_once(home: Path, tmp_path: P
     finally:
         srv.process.terminate()
         srv.process.wait(timeout=30)
+
+
+def test_cli_against_server_and_delete_running(home: Path, tmp_path: Path, server: Server) -> None:
+    hub.login(host=server.url, api_key=server.admin_key)
+    make_assets(tmp_path)
+    env = {**clean_env(home), "ASSAY_HOST": server.url, "ASSAY_API_KEY": server.admin_key}
+    res = subprocess.run(
+        [
+            ASSAY,
+            "create",
+            "job",
+            "c",
+            "--model",
+            "f/m",
+            "--dataset",
+            "f/d",
+            "--code",
+            "s/e",
+            "--launch",
+            "eval.py",
+            "--param",
+            "mode=file",
+            "--wait",
+            "-o",
+            "json",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert res.returncode == 0, res.stderr
+    done = hub.get_version("c:V0001")
+    assert done.status == "Completed" and done.metrics == {"accuracy": 0.5}
+    res = subprocess.run(
+        [ASSAY, "terminate", "c:V0001"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert res.returncode == 4 and "already Completed" in res.stderr
+    # Deleting a running version stops its worker first.
+    running = hub.get_job("c").create_version(params={"sleep": 60, "mode": "sdk"})
+    _until(lambda: "start attempt 1" in running.logs(), what="the script to start")
+    pid = running.tasks()[0]["pid"]
+    running.delete()
+    _until(lambda: not Path(f"/proc/{pid}").exists(), timeout=30, what="the worker to stop")
+    assert [v.name for v in hub.get_job("c").versions()] == ["V0001"]
