@@ -1,0 +1,1 @@
+"""Metric kernels: pure functions of arrays, proved equal to the reference libraries."""
