@@ -245,14 +245,20 @@ class Version(Base):
 
 
 class Task(Base):
-    """A shard of a version's work, run by one worker process per attempt."""
+    """A part of a version's work, run by one worker process per attempt. Each running task
+    holds its version's resource request on the pool."""
 
     __tablename__ = "tasks"
     __table_args__ = (UniqueConstraint("version_id", "index"),)
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     version_id: Mapped[str] = mapped_column(ForeignKey("versions.id", ondelete="CASCADE"))
     index: Mapped[int] = mapped_column(default=0)
+    # "run": a custom script; "shard": a slice of a built-in evaluation; "merge": the step
+    # that combines the shards' outputs, created waiting (Creating) until they are done.
+    kind: Mapped[str] = mapped_column(String(16), default="run")
     state: Mapped[str] = mapped_column(String(16))
+    # A finished shard's output files, kept in storage for the merge: [[path, sha256, size]]
+    outputs: Mapped[list[list[Any]] | None] = mapped_column(JSON)
     attempts: Mapped[int] = mapped_column(default=0)
     max_attempts: Mapped[int] = mapped_column(default=3)
     scheduler_id: Mapped[str | None] = mapped_column(String(36))

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from assay.backends.base import Backend, Handle
@@ -43,7 +43,7 @@ from assay.db.models import (
 from assay.scheduler import outputs
 from assay.services import history, pools, transitions
 from assay.services.context import Instance
-from assay.worker.spec import TaskSpec
+from assay.worker.spec import RESULT_FILE, TaskSpec
 
 log = logging.getLogger("assay.scheduler")
 LEASE_TTL = timedelta(seconds=15)
@@ -124,8 +124,9 @@ class Scheduler:
     def log_path(self, version_id: str, index: int) -> Path:
         return self.instance.settings.home / "logs" / version_id / f"task-{index}.log"
 
-    def _workdir(self, version_id: str, attempt: int) -> Path:
-        return self.instance.settings.resolved_work_dir / version_id / f"attempt-{attempt}"
+    def _workdir(self, version_id: str, index: int, attempt: int) -> Path:
+        root = self.instance.settings.resolved_work_dir / version_id
+        return root / f"task-{index}" / f"attempt-{attempt}"
 
     # ---- steps -------------------------------------------------------------------------------
 
@@ -236,6 +237,8 @@ class Scheduler:
             if version.state != State.RUNNING:
                 self._keep_partial(version, output)
                 task.state = version.state
+            elif code == 0 and task.kind == "shard":
+                self._shard_done(s, task, output)
             elif code == 0:
                 self._complete(s, job, version, task, output)
             elif code < 0 or result.get("signal") or not result:
@@ -270,6 +273,32 @@ class Scheduler:
                 )
             debug = version.debug
         self._cleanup(run.workdir, debug=debug)
+
+    def _shard_done(self, s: Session, task: Task, output: Path) -> None:
+        """Keep a shard's outputs in storage; the last shard to finish releases the merge."""
+        store = self.instance.store
+        files = sorted(p for p in output.rglob("*") if p.is_file() and p.name != RESULT_FILE)
+        task.outputs = [[p.relative_to(output).as_posix(), *store.put_file(p)] for p in files]
+        task.state = State.COMPLETED
+        s.flush()
+        waiting = s.scalars(
+            select(Task).where(
+                Task.version_id == task.version_id,
+                Task.kind == "shard",
+                Task.state != State.COMPLETED,
+            )
+        ).first()
+        if waiting is None:
+            s.execute(
+                update(Task)
+                .where(
+                    Task.version_id == task.version_id,
+                    Task.kind == "merge",
+                    Task.state == State.CREATING,
+                )
+                .values(state=State.QUEUING)
+                .execution_options(synchronize_session=False)
+            )
 
     def _keep_partial(self, version: Version, output: Path) -> None:
         with contextlib.suppress(InvalidInput):
@@ -325,6 +354,9 @@ class Scheduler:
             shutil.rmtree(workdir, ignore_errors=True)
 
     def _admit(self) -> None:
+        """Start queued tasks that fit their pool: versions by priority then age, a version's
+        tasks in order. Each running task holds its version's request; the first task to
+        start moves its version to Running; nobody overtakes a task that does not fit."""
         claimed: list[tuple[str, str]] = []  # (version id, task id)
         with self.instance.db.session() as s:
             free = {
@@ -337,12 +369,16 @@ class Scheduler:
             }
             backends = dict(s.execute(select(Pool.id, Pool.backend)).all())
             blocked: set[str] = set()
-            queued = s.scalars(
-                select(Version)
-                .where(Version.state == State.QUEUING)
-                .order_by(Version.priority.desc(), Version.queued_at, Version.number)
+            rows = s.execute(
+                select(Task, Version)
+                .join(Version, Version.id == Task.version_id)
+                .where(
+                    Task.state == State.QUEUING,
+                    Version.state.in_([State.QUEUING, State.RUNNING]),
+                )
+                .order_by(Version.priority.desc(), Version.queued_at, Version.number, Task.index)
             ).all()
-            for v in queued:
+            for task, v in rows:
                 if v.pool_id in blocked or backends.get(v.pool_id) != self.backend.name:
                     continue
                 if self.only is not None and v.id not in self.only:
@@ -351,22 +387,13 @@ class Scheduler:
                 if v.cpu > room[0] + 1e-9 or v.memory > room[1] or v.gpu > room[2]:
                     blocked.add(v.pool_id)  # nobody overtakes the head of a pool's queue
                     continue
-                if not transitions.move(s, v, State.RUNNING, "running"):
-                    continue
-                room[0] -= v.cpu
-                room[1] -= v.memory
-                room[2] -= v.gpu
-            retry = s.execute(
-                select(Task.id, Task.version_id)
-                .join(Version, Version.id == Task.version_id)
-                .where(Task.state == State.QUEUING, Version.state == State.RUNNING)
-            ).all()
-            for task_id, version_id in retry:
-                if self.only is not None and version_id not in self.only:
+                if v.state == State.QUEUING and not transitions.move(
+                    s, v, State.RUNNING, "running"
+                ):
                     continue
                 moved = s.execute(
                     update(Task)
-                    .where(Task.id == task_id, Task.state == State.QUEUING)
+                    .where(Task.id == task.id, Task.state == State.QUEUING)
                     .values(
                         state=State.RUNNING,
                         attempts=Task.attempts + 1,
@@ -378,7 +405,10 @@ class Scheduler:
                     .execution_options(synchronize_session=False)
                 ).rowcount  # type: ignore[attr-defined]
                 if moved == 1:
-                    claimed.append((version_id, task_id))
+                    room[0] -= v.cpu
+                    room[1] -= v.memory
+                    room[2] -= v.gpu
+                    claimed.append((v.id, task.id))
         for version_id, task_id in claimed:
             self._launch(version_id, task_id)
 
@@ -423,29 +453,49 @@ class Scheduler:
             files = history.load_manifest(store, commit.manifest_sha256)
             return [[e.path, e.sha256, e.size] for e in files.values()]
 
-        workdir = self._workdir(version.id, task.attempts)
+        workdir = self._workdir(version.id, task.index, task.attempts)
         shutil.rmtree(workdir, ignore_errors=True)
         workdir.mkdir(parents=True)
         os.chmod(workdir, 0o700)
+        if task.kind == "merge":  # the merge reads only what the shards kept
+            shards = s.scalars(
+                select(Task)
+                .where(Task.version_id == version.id, Task.kind == "shard")
+                .order_by(Task.index)
+            ).all()
+            inputs = {f"shards/{t.index}": list(t.outputs or []) for t in shards}
+            places: dict[str, str] = {}
+        else:
+            inputs = {
+                "code": entries(version.code_commit_id),
+                "model": entries(version.model_commit_id),
+                "data": entries(version.dataset_commit_id),
+            }
+            places = {
+                name: path
+                for name, path in (("model", version.model_path), ("data", version.data_path))
+                if path is not None
+            }
+        shard_count = s.scalar(
+            select(func.count())
+            .select_from(Task)
+            .where(Task.version_id == version.id, Task.kind == "shard")
+        )
         return TaskSpec(
             storage_url=self.instance.settings.resolved_storage_url,
             workdir=str(workdir),
             launch=version.launch or "",
             params=dict(version.params),
-            inputs={
-                "code": entries(version.code_commit_id),
-                "model": entries(version.model_commit_id),
-                "data": entries(version.dataset_commit_id),
-            },
-            locations={
-                name: path
-                for name, path in (("model", version.model_path), ("data", version.data_path))
-                if path is not None
-            },
+            inputs=inputs,
+            locations=places,
             storage_roots=self.instance.settings.storage_root_list,
             embedded=self.instance.local_user is not None,
             memory=version.memory,
             cpu_seconds=int(version.timeout * max(version.cpu, 1)) + 10,
+            evaluator=None if job.type == "custom" else job.type,
+            stage=task.kind,
+            shard=task.index if task.kind == "shard" else 0,
+            shards=int(shard_count or 1),
             env={
                 "ASSAY_JOB": job.name,
                 "ASSAY_VERSION": f"V{version.number:04d}",

@@ -14,11 +14,13 @@ from assay.core.refs import VERSION_NAME as _VERSION
 from assay.core.refs import parse_ref
 from assay.core.states import ACTIVE, State, check
 from assay.db.models import Job, Task, Version, utcnow
+from assay.evaluators.registry import BUILTIN
 from assay.services import history, hub, pools, transitions
 from assay.services.context import Ctx
 from assay.storage import locations
 
-TYPES = ("custom",)
+TYPES = ("custom", *BUILTIN)
+MAX_SHARDS = 64
 RESERVED_PARAMS = ("model_url", "data_url")
 _PARAM = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
 MAX_TIMEOUT = 30 * 24 * 3600
@@ -170,6 +172,12 @@ def _new_version(ctx: Ctx, job: Job, spec: VersionSpec) -> Version:
     model = _input(ctx, spec.model, spec.model_path, "model")
     dataset = _input(ctx, spec.dataset, spec.data_path, "dataset")
     code = None
+    if job.type != "custom":
+        _shards(spec.params)
+        if spec.code or spec.launch:
+            raise InvalidInput(
+                f"a {job.type} job runs Assay's own evaluator: it takes no --code or --launch"
+            )
     if job.type == "custom":
         if not spec.code or not spec.launch:
             raise InvalidInput("a custom job needs --code REF and --launch FILE.py")
@@ -219,9 +227,28 @@ def _new_version(ctx: Ctx, job: Job, spec: VersionSpec) -> Version:
     )
     ctx.session.add(version)
     ctx.session.flush()
-    ctx.session.add(Task(version_id=version.id, index=0, state=State.QUEUING))
+    ctx.session.add_all(_tasks(job, version))
     ctx.session.flush()
     return version
+
+
+def _shards(params: dict[str, Any]) -> int:
+    value = params.get("shards", 1)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_SHARDS:
+        raise InvalidInput(f"parameter shards must be a whole number from 1 to {MAX_SHARDS}")
+    return value
+
+
+def _tasks(job: Job, version: Version) -> list[Task]:
+    """A custom script is one task; a built-in evaluation is its shards, then a merge that
+    waits (Creating) until every shard is done."""
+    if job.type == "custom":
+        return [Task(version_id=version.id, index=0, kind="run", state=State.QUEUING)]
+    n = _shards(version.params)
+    shards = [
+        Task(version_id=version.id, index=i, kind="shard", state=State.QUEUING) for i in range(n)
+    ]
+    return [*shards, Task(version_id=version.id, index=n, kind="merge", state=State.CREATING)]
 
 
 def _input(
@@ -297,6 +324,9 @@ def terminate(ctx: Ctx, job: Job, version: Version) -> Version:
         expect=State(version.state),
     ):
         raise Conflict(f"{what} changed state meanwhile; look again")
+    for task in list_tasks(ctx, version):
+        if task.state in (State.CREATING, State.QUEUING):
+            task.state = State.TERMINATED  # a running one is stopped by the scheduler
     return version
 
 

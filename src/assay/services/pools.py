@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from assay.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from assay.core.names import check_name
 from assay.core.states import State
-from assay.db.models import Pool, Version
+from assay.db.models import Pool, Task, Version
 from assay.services.context import Ctx
 
 DEFAULT = "default"
@@ -81,7 +81,8 @@ class PoolUsage:
 
 
 def usage(session: Session) -> list[PoolUsage]:
-    """Capacity, what running versions hold, and queue length, of every pool (two queries)."""
+    """Capacity, what running tasks hold (each its version's request), the number of versions
+    running and queuing, of every pool (three queries)."""
     held = {
         pid: (cpu or 0.0, mem or 0, gpu or 0, n)
         for pid, cpu, mem, gpu, n in session.execute(
@@ -90,9 +91,10 @@ def usage(session: Session) -> list[PoolUsage]:
                 func.sum(Version.cpu),
                 func.sum(Version.memory),
                 func.sum(Version.gpu),
-                func.count(),
+                func.count(func.distinct(Version.id)),
             )
-            .where(Version.state == State.RUNNING)
+            .join(Task, Task.version_id == Version.id)
+            .where(Task.state == State.RUNNING)
             .group_by(Version.pool_id)
         )
     }

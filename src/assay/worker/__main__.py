@@ -64,7 +64,7 @@ def run(spec: TaskSpec) -> int:
     started = time.monotonic()
     print(f"[assay] preparing inputs in {work}", flush=True)
     hashes = {}
-    for name in ("code", "model", "data"):
+    for name in sorted({"code", "model", "data", *spec.inputs, *spec.locations}):
         if name in spec.locations:
             try:
                 hashes[name] = copy_location(spec, spec.locations[name], work / name)
@@ -73,13 +73,24 @@ def run(spec: TaskSpec) -> int:
                 return 66  # EX_NOINPUT
         else:
             materialise(store, spec.inputs.get(name, []), work / name)
-    argv = [
-        sys.executable,
-        spec.launch,
-        f"--model_url={work / 'model'}",
-        f"--data_url={work / 'data'}",
-    ]
-    argv += [f"--{k}={v}" for k, v in spec.params.items()]
+    if spec.evaluator is None:  # the team's own launch file
+        argv = [sys.executable, spec.launch]
+    else:  # a built-in evaluator, run in the same limited child as a script would be
+        (work / "params.json").write_text(json.dumps(spec.params))
+        argv = [
+            sys.executable,
+            "-m",
+            "assay.evaluators.runner",
+            f"--evaluator={spec.evaluator}",
+            f"--stage={spec.stage}",
+            f"--shard={spec.shard}",
+            f"--shards={spec.shards}",
+            f"--params={work / 'params.json'}",
+            f"--shards_dir={work / 'shards'}",
+        ]
+    argv += [f"--model_url={work / 'model'}", f"--data_url={work / 'data'}"]
+    if spec.evaluator is None:
+        argv += [f"--{k}={v}" for k, v in spec.params.items()]
     env = {
         "PATH": os.environ.get("PATH", os.defpath),
         "HOME": str(work),
@@ -89,6 +100,7 @@ def run(spec: TaskSpec) -> int:
         **spec.env,
     }
     print(f"[assay] running {' '.join(argv[1:])}", flush=True)
+    (work / "code").mkdir(exist_ok=True)
     child = subprocess.Popen(argv, cwd=work / "code", env=env, preexec_fn=lambda: _limits(spec))
 
     def forward(signum: int, _frame: Any) -> None:

@@ -19,6 +19,10 @@ class TaskSpec:
     locations: dict[str, str] = field(default_factory=dict)
     storage_roots: list[str] = field(default_factory=list)
     embedded: bool = False
+    evaluator: str | None = None  # a built-in job type; None runs the launch file
+    stage: str = "run"  # "run" | "shard" | "merge"
+    shard: int = 0
+    shards: int = 1
     memory: int = 0  # bytes of address space for the script; 0 = no limit
     cpu_seconds: int = 0  # CPU-time limit for the script; 0 = no limit
     env: dict[str, str] = field(default_factory=dict)

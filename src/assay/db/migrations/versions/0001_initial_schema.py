@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 18:27:35.129001
+Create Date: 2026-11-22 18:38:52.634057
 """
 
 from __future__ import annotations
@@ -272,7 +272,9 @@ def upgrade() -> None:
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.Column("version_id", sa.String(length=36), nullable=False),
         sa.Column("index", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column("outputs", sa.JSON(), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("max_attempts", sa.Integer(), nullable=False),
         sa.Column("scheduler_id", sa.String(length=36), nullable=True),
