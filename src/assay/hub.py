@@ -20,7 +20,9 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from assay import errors
 from assay.core.names import TYPE_TITLES
@@ -44,6 +46,7 @@ __all__ = [
     "create_user",
     "delete_evaluation",
     "delete_folder",
+    "download_artifact",
     "errors",
     "get_asset",
     "get_evaluation",
@@ -54,6 +57,7 @@ __all__ = [
     "list_folders",
     "list_jobs",
     "list_pools",
+    "list_samples",
     "login",
     "logout",
     "use_client",
@@ -252,3 +256,28 @@ def create_pool(name: str, cpu: float, memory: int | str = 0, gpu: int = 0) -> d
     return client().post(  # type: ignore[no-any-return]
         "/pools", {"name": name, "cpu": cpu, "memory": memory, "gpu": gpu}
     )
+
+
+def list_samples(
+    evaluation_id: str,
+    where: str | None = None,
+    order_by: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """Per-sample rows of an evaluation, e.g. ``where="correct = false"``."""
+    page = client().get(
+        f"/evaluations/{evaluation_id}/samples",
+        where=where,
+        order_by=order_by,
+        limit=limit,
+        offset=offset,
+    )
+    return page["rows"]  # type: ignore[no-any-return]
+
+
+def download_artifact(evaluation_id: str, name: str, output: str | Path) -> Path:
+    """Write one of an evaluation's artifacts (a PNG, a table) to ``output``."""
+    target = Path(output)
+    client().download(f"/evaluations/{evaluation_id}/artifacts/{quote(name)}", target, {})
+    return target

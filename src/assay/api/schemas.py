@@ -144,6 +144,9 @@ class EvaluationPublic(BaseModel):
     datasetTags: list[str]
     results: dict[str, Any]
     source: str
+    partial: bool = False
+    samples: int = 0
+    artifacts: list[dict[str, Any]] = Field(default_factory=list)
     creator: str | None
     startTime: str
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import json
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,7 +12,7 @@ import typer
 
 from assay import hub
 from assay.cli import render
-from assay.cli.app import OUTPUT_HELP, create, delete, get, ls
+from assay.cli.app import OUTPUT_HELP, app, create, delete, get, ls
 from assay.core.errors import InvalidInput
 
 Output = Annotated[str, typer.Option("--output", "-o", help=OUTPUT_HELP)]
@@ -117,3 +119,44 @@ def get_evaluation(evaluation_id: str, output: Output = "table") -> None:
 def delete_evaluation(evaluation_id: str) -> None:
     """Delete an evaluation."""
     hub.delete_evaluation(evaluation_id=evaluation_id)
+
+
+@app.command("samples")
+def samples(
+    evaluation_id: str,
+    where: Annotated[str | None, typer.Option(help='SQL filter, e.g. "correct = false"')] = None,
+    order_by: Annotated[str | None, typer.Option(help='e.g. "confidence DESC"')] = None,
+    limit: Annotated[int, typer.Option(help="at most this many rows")] = 20,
+    offset: Annotated[int, typer.Option(help="skip this many rows")] = 0,
+    output: Annotated[str, typer.Option("--output", "-o", help="table, json or csv")] = "table",
+) -> None:
+    """Show an evaluation's per-sample rows, filtered and sorted on the server."""
+    if output not in ("table", "json", "csv"):
+        raise InvalidInput(f"unknown --output {output!r}: use table, json or csv")
+    page = hub.client().get(
+        f"/evaluations/{evaluation_id}/samples",
+        where=where,
+        order_by=order_by,
+        limit=limit,
+        offset=offset,
+    )
+    if output == "json":
+        render.as_json(page["rows"])
+    elif output == "csv":
+        writer = csv.DictWriter(sys.stdout, fieldnames=page["columns"])
+        writer.writeheader()
+        writer.writerows(page["rows"])
+    else:
+        render.table(page["rows"], [(c.upper(), c) for c in page["columns"]])
+        render.err.print(f"{len(page['rows'])} of {page['total']} matching rows")
+
+
+@app.command("download-artifact")
+def download_artifact(
+    evaluation_id: str,
+    name: str,
+    output: Annotated[Path, typer.Option("--output", "-o", help="file to write")],
+) -> None:
+    """Save one of an evaluation's artifacts (e.g. confusion_matrix.png)."""
+    hub.download_artifact(evaluation_id, name, output)
+    render.err.print(f"Wrote {output}")

@@ -81,6 +81,13 @@ def evaluation_block(ev: dict[str, Any]) -> None:
     ]
     for label, value in lines:
         out.print(f"{label:<{pad}}{value}")
+    if ev.get("samples"):
+        out.print(f"{'SAMPLES:':<{pad}}{ev['samples']} rows (assay samples {ev['id']})")
+    if ev.get("artifacts"):
+        names = ", ".join(a["name"] for a in ev["artifacts"])
+        out.print(
+            f"{'ARTIFACTS:':<{pad}}{names} (assay download-artifact ID NAME -o FILE)", markup=False
+        )
     metrics: dict[str, Any] = ev["results"]["metric"]
     width = max([len("key"), *(len(k) for k in metrics)]) + 2
     out.print(f"{'RESULTS:':<{pad}}{'key':<{width}}value")

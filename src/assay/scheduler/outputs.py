@@ -60,8 +60,17 @@ def read_metrics(output: Path) -> dict[str, Any]:
 
 def collect(output: Path, store: BlobStore) -> Outputs:
     out = Outputs(metrics=read_metrics(output))
+    parquet = output / "samples.parquet"
+    if parquet.exists():
+        import pyarrow.parquet as pq
+
+        try:
+            out.sample_count = pq.read_metadata(parquet).num_rows
+        except Exception:  # pyarrow raises several untyped errors for a bad file
+            raise InvalidInput("samples.parquet is not a readable Parquet file") from None
+        out.samples_sha256, _ = store.put_file(parquet)
     samples = output / "samples.jsonl"
-    if samples.exists():
+    if samples.exists() and out.samples_sha256 is None:
         with open(samples) as f:
             for n, line in enumerate(f, 1):
                 try:

@@ -92,6 +92,16 @@ def get(ctx: Ctx, evaluation_id: str) -> Evaluation:
     return ev
 
 
+def artifact(ctx: Ctx, evaluation_id: str, name: str) -> dict[str, Any]:
+    """The stored entry (name, sha256, size) of one of an evaluation's artifacts."""
+    ev = get(ctx, evaluation_id)
+    entry = next((a for a in ev.artifacts or [] if a["name"] == name), None)
+    if entry is None:
+        shown = ", ".join(a["name"] for a in ev.artifacts or []) or "none"
+        raise NotFound(f"evaluation {evaluation_id} has no artifact {name!r} (it has: {shown})")
+    return entry
+
+
 def delete(ctx: Ctx, evaluation_id: str) -> Evaluation:
     ev = get(ctx, evaluation_id)
     ctx.session.delete(ev)
@@ -164,6 +174,9 @@ def to_public(ctx: Ctx, evals: list[Evaluation]) -> list[dict[str, Any]]:
             "datasetTags": tags[e.dataset_commit_id],
             "results": {"metric": e.metrics},
             "source": e.source,
+            "partial": e.partial,
+            "samples": e.sample_count if e.samples_sha256 else 0,
+            "artifacts": [{"name": a["name"], "size": a["size"]} for a in e.artifacts or []],
             "creator": creators.get(e.owner_id),
             "startTime": e.created_at.isoformat().replace("+00:00", "Z"),
         }

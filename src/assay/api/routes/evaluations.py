@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query
+from fastapi.responses import StreamingResponse
 
 from assay.api import schemas as s
 from assay.api.deps import context, rule
 from assay.core.refs import parse_ref
-from assay.services import evaluations
+from assay.services import evaluations, samples
 from assay.services.context import Ctx
 
 router = APIRouter(prefix="/evaluations", tags=["evaluations"])
@@ -54,3 +56,37 @@ def delete(evaluation_id: str, ctx: Ctx = Context) -> s.Deleted:
 
 def _one(ctx: Ctx, ev: Any) -> s.EvaluationPublic:
     return s.EvaluationPublic(**evaluations.to_public(ctx, [ev])[0])
+
+
+@router.get("/{evaluation_id}/samples", openapi_extra=rule("user"))
+def list_samples(
+    evaluation_id: str,
+    where: str | None = None,
+    order_by: str | None = None,
+    limit: int = Query(default=50, ge=1, le=10_000),
+    offset: int = Query(default=0, ge=0),
+    ctx: Ctx = Context,
+) -> dict[str, Any]:
+    """Per-sample rows, filtered (``where``) and sorted (``order_by``) by SQL expressions."""
+    return samples.query(
+        ctx, evaluation_id, where=where, order_by=order_by, limit=limit, offset=offset
+    )
+
+
+@router.get(
+    "/{evaluation_id}/artifacts/{name:path}",
+    openapi_extra=rule("user"),
+    response_class=StreamingResponse,
+)
+def artifact(evaluation_id: str, name: str, ctx: Ctx = Context) -> StreamingResponse:
+    """One artifact, always as an attachment: never rendered from our origin."""
+    entry = evaluations.artifact(ctx, evaluation_id, name)
+    return StreamingResponse(
+        ctx.store.iter_chunks(entry["sha256"]),
+        media_type="application/octet-stream",
+        headers={
+            "Content-Length": str(entry["size"]),
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name.rsplit('/', 1)[-1])}",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )

@@ -1,0 +1,1 @@
+"""How predictions are produced: ONNX models, Python handlers, predictions files."""

@@ -1,0 +1,67 @@
+"""Running an ONNX model with onnxruntime: CUDA when asked for and present, else CPU."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from assay.adapters.manifest import OnnxSpec
+from assay.core.errors import InvalidInput
+
+
+class OnnxModel:
+    def __init__(self, model_dir: Path, spec: OnnxSpec, *, device: str = "cpu") -> None:
+        import onnxruntime as ort
+
+        path = model_dir / spec.file
+        if not path.is_file():
+            raise InvalidInput(
+                f"assay.yaml names ONNX file {spec.file!r}, which the model commit does not hold"
+            )
+        providers = ["CPUExecutionProvider"]
+        if device == "cuda" and "CUDAExecutionProvider" in ort.get_available_providers():
+            providers.insert(0, "CUDAExecutionProvider")
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        try:
+            self.session = ort.InferenceSession(str(path), options, providers=providers)
+        except Exception as exc:  # onnxruntime raises its own untyped errors
+            raise InvalidInput(f"{spec.file} is not a loadable ONNX model: {exc}") from None
+        inputs = {i.name: i for i in self.session.get_inputs()}
+        self.input = spec.input or next(iter(inputs))
+        if self.input not in inputs:
+            raise InvalidInput(
+                f"assay.yaml names input {self.input!r}, but {spec.file} has "
+                f"inputs {', '.join(inputs)}"
+            )
+        shape = inputs[self.input].shape
+        h, w = spec.size
+        c = 1 if spec.color == "gray" else 3
+        expected = (c, h, w) if spec.layout == "NCHW" else (h, w, c)
+        declared = tuple(shape[1:]) if len(shape) == 4 else None
+        if declared is None or any(
+            isinstance(d, int) and d != e for d, e in zip(declared, expected, strict=True)
+        ):
+            raise InvalidInput(
+                f"{spec.file} input {self.input!r} has shape {shape}, which does "
+                f"not match the manifest's {spec.layout} {expected}"
+            )
+        outputs = [o.name for o in self.session.get_outputs()]
+        self.output = spec.output_name or outputs[0]
+        if self.output not in outputs:
+            raise InvalidInput(
+                f"assay.yaml names output {self.output!r}; {spec.file} has {', '.join(outputs)}"
+            )
+        self.logits = spec.output == "logits"
+
+    def scores(self, batch: NDArray[Any]) -> NDArray[np.float64]:
+        out = np.asarray(self.session.run([self.output], {self.input: batch})[0], dtype=np.float64)
+        if out.ndim != 2:
+            raise InvalidInput(f"the model's output has shape {out.shape}, not (batch, classes)")
+        if self.logits:
+            out = np.exp(out - out.max(axis=1, keepdims=True))
+            out /= out.sum(axis=1, keepdims=True)
+        return out

@@ -1,0 +1,66 @@
+"""Pictures a person would rather look at than read, drawn headless with matplotlib."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def confusion_matrix(cm: NDArray[Any], labels: list[str], path: Path) -> None:
+    plt = _pyplot()
+    n = len(labels)
+    size = min(4 + n * 0.35, 24)
+    fig, ax = plt.subplots(figsize=(size, size * 0.85))
+    rows = cm.sum(axis=1, keepdims=True)
+    norm = np.divide(cm, rows, out=np.zeros(cm.shape, dtype=float), where=rows > 0)
+    image = ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
+    fig.colorbar(image, ax=ax, fraction=0.046, label="share of the true class")
+    if n <= 40:
+        ax.set_xticks(range(n), labels, rotation=90)
+        ax.set_yticks(range(n), labels)
+        if n <= 20:
+            for i in range(n):
+                for j in range(n):
+                    if cm[i, j]:
+                        ax.text(
+                            j,
+                            i,
+                            str(cm[i, j]),
+                            ha="center",
+                            va="center",
+                            fontsize=7,
+                            color="white" if norm[i, j] > 0.5 else "black",
+                        )
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title("Confusion matrix")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def per_class_bars(values: dict[str, float], what: str, path: Path) -> None:
+    plt = _pyplot()
+    names = list(values)
+    fig, ax = plt.subplots(figsize=(min(4 + len(names) * 0.3, 24), 4))
+    ax.bar(range(len(names)), [values[n] for n in names], color="#4a7ab5")
+    if len(names) <= 60:
+        ax.set_xticks(range(len(names)), names, rotation=90)
+    ax.set_ylim(0, 1)
+    ax.set_ylabel(what)
+    ax.set_title(f"{what} per class")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

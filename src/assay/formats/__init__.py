@@ -1,0 +1,1 @@
+"""Dataset formats of the built-in evaluators, validated with errors naming file and line."""

@@ -1,0 +1,87 @@
+"""Per-sample rows of an evaluation, filtered and sorted by DuckDB on the server.
+
+``where`` and ``order_by`` are SQL expressions over the rows' columns, so DuckDB runs them in
+a connection that cannot touch files or the network (``enable_external_access = false``,
+configuration locked) and sees one table, ``samples``, built from the stored Parquet or JSONL.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from assay.core.errors import InvalidInput, NotFound
+from assay.services import evaluations
+from assay.services.context import Ctx
+
+MAX_EXPRESSION = 1000
+_FORBIDDEN = (";", "--", "/*")
+
+
+def _check(expr: str | None, what: str) -> str | None:
+    if expr is None or not expr.strip():
+        return None
+    if len(expr) > MAX_EXPRESSION or any(bad in expr for bad in _FORBIDDEN):
+        raise InvalidInput(
+            f"{what} must be one SQL expression of at most {MAX_EXPRESSION} "
+            "characters, without ';' or comments"
+        )
+    return expr
+
+
+def _table(ctx: Ctx, sha256: str) -> Any:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    with ctx.store.open(sha256) as f:
+        head = f.read(4)
+        f.seek(0)
+        if head == b"PAR1":
+            return pq.read_table(f)
+        rows = [json.loads(line) for line in f.read().decode().splitlines() if line.strip()]
+        return pa.Table.from_pylist(rows)
+
+
+def _clean(value: Any) -> Any:
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+def query(
+    ctx: Ctx,
+    evaluation_id: str,
+    *,
+    where: str | None,
+    order_by: str | None,
+    limit: int,
+    offset: int,
+) -> dict[str, Any]:
+    import duckdb
+
+    ev = evaluations.get(ctx, evaluation_id)
+    if ev.samples_sha256 is None:
+        raise NotFound(f"evaluation {evaluation_id} has no per-sample rows")
+    where, order_by = _check(where, "--where"), _check(order_by, "--order-by")
+    table = _table(ctx, ev.samples_sha256)
+    con = duckdb.connect(":memory:")
+    try:
+        con.register("samples", table)
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
+        filt = f" WHERE {where}" if where else ""
+        order = f" ORDER BY {order_by}" if order_by else ""
+        total = con.execute(f"SELECT count(*) FROM samples{filt}").fetchone()
+        cur = con.execute(f"SELECT * FROM samples{filt}{order} LIMIT ? OFFSET ?", [limit, offset])
+        names = [d[0] for d in cur.description or []]
+        rows = [{k: _clean(v) for k, v in zip(names, row, strict=True)} for row in cur.fetchall()]
+    except duckdb.Error as exc:
+        raise InvalidInput(f"cannot filter the samples: {str(exc).splitlines()[0]}") from None
+    finally:
+        con.close()
+    return {
+        "total": int(total[0]) if total else 0,
+        "columns": names,
+        "rows": rows,
+        "offset": offset,
+        "limit": limit,
+    }
