@@ -1,0 +1,278 @@
+"""The image-classification evaluator through real jobs: each model form, sharding, numbers
+equal to scikit-learn, per-sample rows, artifacts, and bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+from PIL import Image
+from sklearn import metrics as skm
+
+from assay import errors, hub
+from tests.conftest import ROOT
+
+pytest.importorskip("skl2onnx")
+
+
+def _commit(
+    type_: str, folder: str, name: str, directory: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    try:
+        f = hub.create_folder(type_=type_, name=folder)
+    except errors.Conflict:
+        f = hub.get_folder(type_=type_, name=folder)
+    asset = f.create_asset(name=name)
+    monkeypatch.chdir(directory)  # "." keeps the directory's files at the asset's root
+    asset.create_commit(message=name, add=["."])
+    monkeypatch.chdir(ROOT)
+
+
+def _run(model: str, dataset: str, name: str, **params: object) -> hub.Version:
+    job = hub.create_job(
+        name=name, type="image-classification", model=model, dataset=dataset, params=params
+    )
+    return job.get_version("V0001").wait(timeout=300)
+
+
+@pytest.fixture
+def digits(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("prepare", ROOT / "examples/digits/prepare.py")
+    assert spec and spec.loader
+    prepare = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(prepare)
+    prepare.prepare(tmp_path / "model", tmp_path / "data", test_size=0.3)
+    _commit("model", "digits", "logreg", tmp_path / "model", monkeypatch)
+    _commit("dataset", "digits", "test", tmp_path / "data", monkeypatch)
+    return tmp_path
+
+
+def test_onnx_model_metrics_equal_scikit_learn_and_shards_merge_exactly(digits: Path) -> None:
+    sharded = _run("digits/logreg", "digits/test", "d3", shards=3, batch_size=50)
+    assert sharded.status == "Completed", sharded.data["message"]
+    whole = hub.get_job("d3").create_version(params={"shards": 1}).wait(timeout=300)
+    assert whole.status == "Completed", whole.data["message"]
+    assert sharded.metrics == whole.metrics  # no averaging of averages
+    assert len(sharded.tasks()) == 4  # three shards and the merge
+
+    # Reference: decode the same PNGs, run the same ONNX file directly, score with sklearn.
+    paths = sorted(
+        p.relative_to(digits / "data").as_posix() for p in (digits / "data").glob("*/*.png")
+    )
+    images = np.stack(
+        [np.asarray(Image.open(digits / "data" / p), dtype=np.float64) for p in paths]
+    ) * (1 / 15)
+    session = ort.InferenceSession(str(digits / "model" / "model.onnx"))
+    scores = session.run(["probabilities"], {"image": images[:, None].astype(np.float32)})[0]
+    scores = scores.astype(np.float64)
+    y_true = np.array([int(p.split("/")[0]) for p in paths])
+    y_pred = scores.argmax(axis=1)
+    m = sharded.metrics
+    assert m is not None
+    assert m["accuracy"] == skm.accuracy_score(y_true, y_pred)
+    p, r, f, _ = skm.precision_recall_fscore_support(
+        y_true, y_pred, average="macro", zero_division=0
+    )
+    assert (m["precision_macro"], m["recall_macro"]) == pytest.approx((p, r), abs=1e-12)
+    assert m["f1_macro"] == pytest.approx(f, abs=1e-12)
+    assert m["confusion_matrix"] == skm.confusion_matrix(y_true, y_pred).tolist()
+    probs = scores / scores.sum(axis=1, keepdims=True)
+    assert m["log_loss"] == pytest.approx(skm.log_loss(y_true, probs, labels=range(10)), abs=1e-9)
+    assert m["roc_auc_macro"] == pytest.approx(
+        skm.roc_auc_score(y_true, probs, multi_class="ovr", labels=range(10)), abs=1e-12
+    )
+    assert m["top5_accuracy"] == skm.top_k_accuracy_score(y_true, scores, k=5)
+
+    # Per-sample rows and pictures.
+    ev = hub.get_evaluation(sharded.data["evaluationId"])
+    assert ev["samples"] == len(paths)
+    wrong = hub.list_samples(ev["id"], where="correct = false", order_by="id", limit=1000)
+    assert [row["id"] for row in wrong] == [
+        p for p, t, q in zip(paths, y_true, y_pred, strict=True) if t != q
+    ]
+    assert {a["name"] for a in ev["artifacts"]} == {"confusion_matrix.png", "per_class_f1.png"}
+    png = hub.download_artifact(ev["id"], "confusion_matrix.png", digits / "cm.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(errors.InvalidInput, match="file system operations are disabled"):
+        hub.list_samples(ev["id"], where="id IN (SELECT content FROM read_text('/etc/hosts'))")
+    with pytest.raises(errors.InvalidInput, match="without ';'"):
+        hub.list_samples(ev["id"], where="true; DROP TABLE samples")
+
+
+def _colour_dataset(root: Path) -> list[tuple[str, str]]:
+    """12 tiny images in annotations.csv form; the class is the dominant colour."""
+    colours = {"red": (200, 10, 10), "green": (10, 200, 10), "blue": (10, 10, 200)}
+    (root / "img").mkdir(parents=True)
+    rows = []
+    for i in range(12):
+        label = list(colours)[i % 3]
+        Image.new("RGB", (4, 4), colours[label]).save(root / "img" / f"{i:02d}.png")
+        rows.append((f"img/{i:02d}.png", label))
+    (root / "labels.txt").write_text("red\ngreen\nblue\n")
+    (root / "annotations.csv").write_text("path,label\n" + "".join(f"{p},{q}\n" for p, q in rows))
+    return rows
+
+
+HANDLER = """
+import numpy as np
+
+class Dominant:
+    def __init__(self, model_dir):
+        self.model_dir = model_dir
+
+    def predict(self, batch):
+        names = ["red", "green", "blue"]
+        out = []
+        for image in batch:
+            channel = int(np.asarray(image).reshape(-1, 3).mean(axis=0).argmax())
+            out.append("red" if channel == 2 else names[channel])  # blue looks red to it
+        return out
+"""
+
+
+def test_handler_and_predictions_file_forms(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = _colour_dataset(tmp_path / "data")
+    _commit("dataset", "colours", "set", tmp_path / "data", monkeypatch)
+    handler_dir = tmp_path / "handler"
+    (handler_dir / "colourpkg").mkdir(parents=True)
+    (handler_dir / "colourpkg" / "__init__.py").write_text("")
+    (handler_dir / "colourpkg" / "model.py").write_text(HANDLER)
+    (handler_dir / "assay.yaml").write_text(
+        "task: image-classification\nformat: handler\nhandler: colourpkg.model:Dominant\n"
+    )
+    _commit("model", "colours", "handler", handler_dir, monkeypatch)
+    v = _run("colours/handler", "colours/set", "h", batch_size=5)
+    assert v.status == "Completed", v.data["message"]
+    y_true = [["red", "green", "blue"].index(label) for _, label in rows]
+    y_pred = [0 if t == 2 else t for t in y_true]  # blue taken for red
+    assert v.metrics is not None
+    assert v.metrics["accuracy"] == skm.accuracy_score(y_true, y_pred)
+    assert v.metrics["per_class"]["blue"]["recall"] == 0.0
+    assert "log_loss" not in v.metrics  # labels only: no scores
+
+    rng = np.random.default_rng(1)
+    preds_dir = tmp_path / "preds"
+    preds_dir.mkdir()
+    scores = rng.random((len(rows), 3))
+    with open(preds_dir / "preds.jsonl", "w") as f:
+        for (path, _), s in zip(rows, scores, strict=True):
+            label = ["red", "green", "blue"][int(s.argmax())]
+            f.write(
+                json.dumps(
+                    {
+                        "id": path,
+                        "label": label,
+                        "scores": dict(zip(["red", "green", "blue"], s.tolist(), strict=True)),
+                    }
+                )
+                + "\n"
+            )
+    (preds_dir / "assay.yaml").write_text(
+        "task: image-classification\nformat: predictions\npredictions: preds.jsonl\n"
+    )
+    _commit("model", "colours", "preds", preds_dir, monkeypatch)
+    v = _run("colours/preds", "colours/set", "p", shards=2)
+    assert v.status == "Completed", v.data["message"]
+    assert v.metrics is not None
+    assert v.metrics["accuracy"] == skm.accuracy_score(y_true, scores.argmax(axis=1))
+    assert v.metrics["log_loss"] == pytest.approx(
+        skm.log_loss(y_true, scores / scores.sum(axis=1, keepdims=True)), abs=1e-12
+    )
+
+
+@pytest.mark.parametrize(
+    ("break_it", "message"),
+    [
+        ("no-manifest", "has no assay.yaml"),
+        ("bad-size", "does not match the manifest"),
+        ("bad-image", "does not decode"),
+        ("bad-label", "is not in labels.txt"),
+        ("extra-prediction", "not in the dataset"),
+        ("handler-raises", "the handler raised"),
+    ],
+)
+def test_bad_input_fails_the_version_with_the_reason(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, break_it: str, message: str
+) -> None:
+    data, model = tmp_path / "data", tmp_path / "model"
+    rows = _colour_dataset(data)
+    model.mkdir()
+    manifest = "task: image-classification\nformat: handler\nhandler: h:H\n"
+    handler = (
+        "class H:\n    def __init__(self, d): pass\n    def predict(self, b): "
+        "return ['red'] * len(b)\n"
+    )
+    if break_it == "bad-size":
+        import importlib.util
+
+        spec = importlib.util.spec_from_file_location("prep", ROOT / "examples/digits/prepare.py")
+        assert spec and spec.loader
+        prep = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(prep)
+        prep.prepare(model, tmp_path / "digits-data", test_size=0.05)
+        manifest = (model / "assay.yaml").read_text().replace("size: [8, 8]", "size: [9, 9]")
+        manifest = manifest.replace(
+            'labels: ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]',
+            "labels: [red, green, blue]",
+        )
+        handler = ""
+    elif break_it == "bad-image":
+        (data / rows[3][0]).write_bytes(b"not a png at all")
+    elif break_it == "bad-label":
+        with open(data / "annotations.csv", "a") as f:
+            f.write("img/00.png,purple\n")
+    elif break_it == "extra-prediction":
+        lines = [json.dumps({"id": p, "label": q}) for p, q in rows]
+        lines.append(json.dumps({"id": "img/99.png", "label": "red"}))
+        (model / "preds.jsonl").write_text("\n".join(lines) + "\n")
+        manifest = "task: image-classification\nformat: predictions\npredictions: preds.jsonl\n"
+    elif break_it == "handler-raises":
+        handler = (
+            "class H:\n    def __init__(self, d): pass\n    def predict(self, b): "
+            "raise RuntimeError('boom')\n"
+        )
+    if break_it != "no-manifest":
+        (model / "assay.yaml").write_text(manifest)
+    if handler:
+        (model / "h.py").write_text(handler)
+    _commit("dataset", "c", "d", data, monkeypatch)
+    _commit("model", "c", "m", model, monkeypatch)
+    v = _run("c/m", "c/d", "bad")
+    assert v.status == "Failed"
+    assert message in v.data["message"], v.data["message"]
+    assert v.data["evaluationId"] is None and hub.list_evaluation() == []
+    assert os.environ.get("ASSAY_API_KEY") is None
+
+
+def test_built_in_jobs_refuse_code_and_bad_shards(home: Path) -> None:
+    hub.create_folder(type_="model", name="x").create_asset(name="m")
+    hub.create_folder(type_="dataset", name="x").create_asset(name="d")
+    with pytest.raises(errors.InvalidInput, match="takes no --code"):
+        hub.create_job(
+            name="j",
+            type="image-classification",
+            model="x/m",
+            dataset="x/d",
+            code="x/m",
+            launch="a.py",
+        )
+    for shards in (0, 65, "two"):
+        with pytest.raises(errors.InvalidInput, match="shards must be"):
+            hub.create_job(
+                name="j",
+                type="image-classification",
+                model="x/m",
+                dataset="x/d",
+                params={"shards": shards},
+            )
+    with pytest.raises(errors.InvalidInput, match="unknown evaluation type"):
+        hub.create_job(name="j", type="speech", model="x/m", dataset="x/d")
+    assert hub.list_jobs() == []
