@@ -15,8 +15,8 @@ $(VENV)/.installed: pyproject.toml uv.lock
 	@touch $@
 
 lint: install
-	$(VENV)/bin/ruff check src tests examples
-	$(VENV)/bin/ruff format --check src tests examples
+	$(VENV)/bin/ruff check src tests examples benchmarks
+	$(VENV)/bin/ruff format --check src tests examples benchmarks
 
 typecheck: install
 	$(VENV)/bin/mypy
