@@ -45,18 +45,19 @@ def prepare(model_dir: Path, data_dir: Path, test_size: float = 0.5) -> None:
     digits = load_digits()
     x = digits.images.reshape(len(digits.images), -1)
     x_train, x_test, y_train, y_test = train_test_split(
-        x, digits.target, test_size=test_size, random_state=0, stratify=digits.target)
+        x, digits.target, test_size=test_size, random_state=0, stratify=digits.target
+    )
     clf = LogisticRegression(max_iter=2000).fit(x_train, y_train)
 
-    model = to_onnx(clf, x_train[:1].astype(np.float32),
-                    options={id(clf): {"zipmap": False}}, target_opset=17)
+    model = to_onnx(
+        clf, x_train[:1].astype(np.float32), options={id(clf): {"zipmap": False}}, target_opset=17
+    )
     graph = model.graph
     flat = graph.input[0].name  # the exported model takes (N, 64): reshape images first
     graph.initializer.append(helper.make_tensor("flat_shape", TensorProto.INT64, [2], [-1, 64]))
     graph.node.insert(0, helper.make_node("Reshape", ["image", "flat_shape"], [flat]))
     del graph.input[:]
-    graph.input.append(helper.make_tensor_value_info("image", TensorProto.FLOAT,
-                                                     [None, 1, 8, 8]))
+    graph.input.append(helper.make_tensor_value_info("image", TensorProto.FLOAT, [None, 1, 8, 8]))
     model_dir.mkdir(parents=True, exist_ok=True)
     onnx.save(model, str(model_dir / "model.onnx"))
     (model_dir / "assay.yaml").write_text(MANIFEST)
