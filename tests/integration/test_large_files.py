@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
+import time
 from pathlib import Path
 
 from tests.conftest import ASSAY, clean_env
@@ -13,7 +14,10 @@ SIZE_MB = 256
 
 
 def _run(home: Path, *args: str, cwd: Path) -> tuple[str, float]:
-    """Run `assay ARGS` and return its stderr and peak RSS in MiB (of that process alone)."""
+    """Run `assay ARGS` and return its stderr and peak RSS in MiB.
+
+    The peak is the process's own VmHWM, polled from /proc while it runs: wait4's ru_maxrss
+    would include the RSS this (large) test process had when it forked the child."""
     proc = subprocess.Popen(
         [ASSAY, *args],
         cwd=cwd,
@@ -21,10 +25,19 @@ def _run(home: Path, *args: str, cwd: Path) -> tuple[str, float]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    _, status, usage = os.wait4(proc.pid, 0)
+    peak_kib = 0
+    status = Path(f"/proc/{proc.pid}/status")
+    while proc.poll() is None:
+        try:
+            for line in status.read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak_kib = max(peak_kib, int(line.split()[1]))
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.02)
     err = proc.stderr.read().decode() if proc.stderr else ""
-    assert os.waitstatus_to_exitcode(status) == 0, err
-    return err, usage.ru_maxrss / 1024
+    assert proc.returncode == 0, err
+    return err, peak_kib / 1024
 
 
 def test_large_file_streams_through_commit_and_download(tmp_path: Path) -> None:
