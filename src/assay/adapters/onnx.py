@@ -50,12 +50,44 @@ class OnnxModel:
                 f"not match the manifest's {spec.layout} {expected}"
             )
         outputs = [o.name for o in self.session.get_outputs()]
+        self.spec = spec
+        if spec.output == "detections":
+            missing = [
+                n
+                for n in (spec.boxes_output, spec.scores_output, spec.labels_output)
+                if n not in outputs
+            ]
+            if missing:
+                raise InvalidInput(
+                    f"{spec.file} has no output(s) {missing}; it has {', '.join(outputs)}"
+                )
         self.output = spec.output_name or outputs[0]
         if self.output not in outputs:
             raise InvalidInput(
                 f"assay.yaml names output {self.output!r}; {spec.file} has {', '.join(outputs)}"
             )
         self.logits = spec.output == "logits"
+
+    def detect(
+        self, image: NDArray[Any], width: int, height: int
+    ) -> list[tuple[list[float], float, int]]:
+        """(box [x, y, w, h] in original image pixels, score, label) of one image."""
+        spec = self.spec
+        boxes, scores, labels = self.session.run(
+            [spec.boxes_output, spec.scores_output, spec.labels_output], {self.input: image}
+        )
+        boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+        scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+        labels = np.asarray(labels).reshape(-1)
+        if not len(boxes) == len(scores) == len(labels):
+            raise InvalidInput("the model's boxes, scores and labels differ in length")
+        in_h, in_w = spec.size
+        sx, sy = (width, height) if spec.boxes_normalized else (width / in_w, height / in_h)
+        out = []
+        for (a, b, c, d), score, label in zip(boxes, scores, labels, strict=True):
+            w, h = (c - a, d - b) if spec.box_format == "xyxy" else (c, d)
+            out.append(([a * sx, b * sy, w * sx, h * sy], float(score), int(label)))
+        return out
 
     def scores(self, batch: NDArray[Any]) -> NDArray[np.float64]:
         out = np.asarray(self.session.run([self.output], {self.input: batch})[0], dtype=np.float64)

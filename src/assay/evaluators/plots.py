@@ -64,3 +64,21 @@ def per_class_bars(values: dict[str, float], what: str, path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def pr_curves(curves: dict[str, list[float]], path: Path) -> None:
+    """Precision against recall (101 COCO recall points), averaged over classes."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5, 4))
+    recall = np.linspace(0, 1, 101)
+    for iou, precision in curves.items():
+        ax.plot(recall, precision, label=f"IoU {iou}")
+    ax.set_xlabel("recall")
+    ax.set_ylabel("precision")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.legend()
+    ax.set_title("Precision-recall (mean over classes)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

@@ -17,7 +17,10 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 
 # Built-in job types and the module that registers each, imported on first use only (the
 # server validates type names without importing numpy and friends).
-BUILTIN = {"image-classification": "assay.evaluators.classification"}
+BUILTIN = {
+    "image-classification": "assay.evaluators.classification",
+    "object-detection": "assay.evaluators.detection",
+}
 
 
 @dataclass
