@@ -21,7 +21,7 @@ class OnnxSpec(BaseModel):
     scale: float = 1.0 / 255.0  # applied to 0..255 pixel values first
     mean: list[float] = Field(default_factory=lambda: [0.0])
     std: list[float] = Field(default_factory=lambda: [1.0])
-    output: Literal["probabilities", "logits", "detections"] = "probabilities"
+    output: Literal["probabilities", "logits", "detections", "pixel_scores"] = "probabilities"
     output_name: str | None = None  # default the model's first output
     dtype: Literal["float32", "float64"] = "float32"
     # detection: three outputs per image (batch 1): boxes (N, 4), scores (N), labels (N)

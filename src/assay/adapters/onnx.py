@@ -89,6 +89,16 @@ class OnnxModel:
             out.append(([a * sx, b * sy, w * sx, h * sy], float(score), int(label)))
         return out
 
+    def pixel_scores(self, image: NDArray[Any]) -> NDArray[np.float64]:
+        """Per-pixel class scores (classes, height, width) of one image."""
+        out = np.asarray(self.session.run([self.output], {self.input: image})[0])
+        if out.ndim != 4 or out.shape[0] != 1:
+            raise InvalidInput(
+                f"the model's output has shape {out.shape}, not (1, classes, height, width)"
+            )
+        result: NDArray[np.float64] = out[0].astype(np.float64)
+        return result
+
     def scores(self, batch: NDArray[Any]) -> NDArray[np.float64]:
         out = np.asarray(self.session.run([self.output], {self.input: batch})[0], dtype=np.float64)
         if out.ndim != 2:

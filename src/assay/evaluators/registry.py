@@ -20,6 +20,7 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 BUILTIN = {
     "image-classification": "assay.evaluators.classification",
     "object-detection": "assay.evaluators.detection",
+    "semantic-segmentation": "assay.evaluators.segmentation",
 }
 
 

@@ -1,0 +1,133 @@
+"""Semantic segmentation: mIoU, pixel accuracy, mean accuracy, fwIoU, mDice, per-class IoU
+and accuracy, with the ignore index honoured; one row per image.
+
+Each shard adds its images into one confusion matrix (integers, so the merge's sum is exact)
+and keeps no per-pixel arrays, so memory stays flat however many images there are.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from numpy.typing import NDArray
+from PIL import Image
+
+from assay.adapters import handler as handlers
+from assay.adapters import manifest as manifests
+from assay.adapters.images import open_image, preprocess
+from assay.adapters.onnx import OnnxModel
+from assay.core.errors import InvalidInput
+from assay.evaluators import plots
+from assay.evaluators.registry import Stage, evaluator
+from assay.formats import segmentation as dataset
+from assay.metrics.segmentation import from_confusion, image_scores, update
+
+TASK = "semantic-segmentation"
+
+
+def _resize_nearest(pred: NDArray[Any], shape: tuple[int, int]) -> NDArray[Any]:
+    if pred.shape == shape:
+        return pred
+    img = Image.fromarray(pred.astype(np.uint8))
+    return np.asarray(img.resize((shape[1], shape[0]), Image.Resampling.NEAREST))
+
+
+@evaluator(TASK)
+class SemanticSegmentation:
+    name = TASK
+
+    def run_shard(self, stage: Stage) -> None:
+        data = dataset.load(stage.data_dir)
+        manifest = manifests.load(stage.model_dir, TASK)
+        n = len(data.classes)
+        ignore = int(stage.params.get("ignore_index", 255))
+        items = data.shard(stage.shard, stage.shards)
+        model = (
+            OnnxModel(stage.model_dir, manifest.onnx, device=str(stage.params.get("device", "cpu")))
+            if manifest.onnx is not None
+            else None
+        )
+        handler = (
+            handlers.load(stage.model_dir, manifest.handler)
+            if manifest.handler is not None
+            else None
+        )
+        pred_dir = (
+            stage.model_dir / manifest.predictions if manifest.predictions is not None else None
+        )
+        if pred_dir is not None:
+            if not pred_dir.is_dir():
+                raise InvalidInput(
+                    f"predictions directory {manifest.predictions} is not in the model commit"
+                )
+            if stage.shard == 0:
+                known = {Path(m).name for _, m in data.samples}
+                extra = sorted(p.name for p in pred_dir.glob("*.png") if p.name not in known)
+                if extra:
+                    raise InvalidInput(
+                        f"predicted mask {extra[0]} is for an image not in the dataset"
+                    )
+        cm = np.zeros((n, n), dtype=np.int64)
+        rows: dict[str, list[Any]] = {"id": [], "mask": [], "pixel_accuracy": [], "IoU": []}
+        for image_path, mask_path in items:
+            picture = open_image(stage.data_dir / image_path, image_path)
+            size = (picture.height, picture.width)
+            truth = dataset.read_mask(stage.data_dir / mask_path, mask_path, n, ignore, size)
+            if pred_dir is not None:
+                name = Path(mask_path).name
+                if not (pred_dir / name).is_file():
+                    raise InvalidInput(f"no predicted mask {name} for image {image_path}")
+                pred = dataset.read_mask(pred_dir / name, f"prediction {name}", n, ignore, size)
+            elif model is not None:
+                assert manifest.onnx is not None
+                scores = model.pixel_scores(preprocess([picture], manifest.onnx))
+                pred = _resize_nearest(scores.argmax(axis=0), size)
+            else:
+                assert handler is not None
+                try:
+                    pred = np.asarray(handler.predict([picture])[0])
+                except Exception as exc:
+                    raise InvalidInput(f"the handler raised {exc!r} on {image_path!r}") from None
+                if pred.shape != size:
+                    raise InvalidInput(
+                        f"the handler's mask for {image_path} is {pred.shape}, not {size}"
+                    )
+            if ((pred >= n) | (pred < 0)).any():
+                raise InvalidInput(
+                    f"the prediction for {image_path} has class indices outside 0..{n - 1}"
+                )
+            update(cm, truth, pred, ignore)
+            accuracy, iou = image_scores(truth, pred, n, ignore)
+            rows["id"].append(image_path)
+            rows["mask"].append(mask_path)
+            rows["pixel_accuracy"].append(accuracy)
+            rows["IoU"].append(iou)
+        np.save(stage.output_dir / "confusion.npy", cm)
+        pq.write_table(pa.table(rows), stage.output_dir / "rows.parquet")
+        (stage.output_dir / "classes.json").write_text(json.dumps(data.classes))
+        print(f"[assay] shard {stage.shard + 1}/{stage.shards}: {len(items)} images", flush=True)
+
+    def merge(self, stage: Stage) -> None:
+        classes: list[str] = json.loads((stage.shard_dirs[0] / "classes.json").read_text())
+        cm = sum(
+            (np.load(d / "confusion.npy") for d in stage.shard_dirs),
+            np.zeros((len(classes), len(classes)), dtype=np.int64),
+        )
+        metrics = from_confusion(cm, classes)
+        (stage.output_dir / "metrics.json").write_text(json.dumps(metrics, allow_nan=False))
+        table = pa.concat_tables([pq.read_table(d / "rows.parquet") for d in stage.shard_dirs])
+        pq.write_table(table, stage.output_dir / "samples.parquet")
+        artifacts = stage.output_dir / "artifacts"
+        artifacts.mkdir(exist_ok=True)
+        plots.per_class_bars(
+            {k: v["IoU"] for k, v in metrics["per_class"].items()},
+            "IoU",
+            artifacts / "per_class_iou.png",
+        )
+        plots.confusion_matrix(cm, classes, artifacts / "confusion_matrix.png")
+        print(f"[assay] merged {table.num_rows} images: mIoU {metrics['mIoU']:.4f}", flush=True)

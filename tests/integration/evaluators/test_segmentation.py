@@ -1,0 +1,185 @@
+"""The semantic-segmentation evaluator through real jobs: ONNX, handler and predicted masks,
+the ignore index, shards merged exactly, and bad masks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper
+from PIL import Image
+
+from assay import hub
+from assay.metrics.segmentation import from_confusion, update
+from tests.integration.evaluators.test_classification import _commit
+
+CLASSES = ["red", "green", "blue"]
+
+
+def _dataset(
+    root: Path, n: int = 9, seed: int = 0, square: bool = False
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Images whose pixels are pure red/green/blue; masks hold the colour's class, with some
+    pixels mislabelled and some set to the ignore index."""
+    rng = np.random.default_rng(seed)
+    (root / "images").mkdir(parents=True)
+    (root / "masks").mkdir()
+    (root / "classes.txt").write_text("\n".join(CLASSES) + "\n")
+    pairs = []
+    for i in range(n):
+        h, w = (8, 8) if square else (12 + i, 16)
+        colour = rng.integers(0, 3, (h, w))
+        rgb = np.zeros((h, w, 3), dtype=np.uint8)
+        for c in range(3):
+            rgb[..., c] = np.where(colour == c, 220, 10)
+        truth = colour.copy()
+        truth[rng.random((h, w)) < 0.1] = rng.integers(0, 3)
+        truth[rng.random((h, w)) < 0.05] = 255
+        Image.fromarray(rgb).save(root / "images" / f"{i:02d}.png")
+        Image.fromarray(truth.astype(np.uint8)).save(root / "masks" / f"{i:02d}.png")
+        pairs.append((truth, colour))
+    return pairs
+
+
+def _expected(pairs: list[tuple[np.ndarray, np.ndarray]]) -> dict:
+    cm = np.zeros((3, 3), dtype=np.int64)
+    for truth, pred in pairs:
+        update(cm, truth, pred, 255)
+    return from_confusion(cm, CLASSES)
+
+
+def _onnx_model(path: Path) -> None:
+    """A 1x1 convolution whose class scores are the colour channels themselves."""
+    weight = helper.make_tensor(
+        "w", TensorProto.FLOAT, [3, 3, 1, 1], np.eye(3, dtype=np.float32).reshape(-1).tolist()
+    )
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["image", "w"], ["scores"])],
+        "colours",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, 8, 8])],
+        [helper.make_tensor_value_info("scores", TensorProto.FLOAT, [1, 3, 8, 8])],
+        [weight],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, str(path / "model.onnx"))
+    (path / "assay.yaml").write_text(
+        "task: semantic-segmentation\nformat: onnx\nonnx:\n  file: model.onnx\n"
+        "  input: image\n  size: [8, 8]\n  output: pixel_scores\n"
+    )
+
+
+HANDLER = """
+import numpy as np
+class Dominant:
+    def __init__(self, model_dir): pass
+    def predict(self, batch):
+        return [np.asarray(im.convert("RGB")).argmax(axis=2) for im in batch]
+"""
+
+
+def test_segmentation_forms_and_shards(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pairs = _dataset(tmp_path / "data")
+    _commit("dataset", "seg", "colours", tmp_path / "data", monkeypatch)
+    expected = _expected(pairs)
+
+    preds = tmp_path / "preds"
+    (preds / "masks").mkdir(parents=True)
+    for i, (_, pred) in enumerate(pairs):
+        Image.fromarray(pred.astype(np.uint8)).save(preds / "masks" / f"{i:02d}.png")
+    (preds / "assay.yaml").write_text(
+        "task: semantic-segmentation\nformat: predictions\npredictions: masks\n"
+    )
+    _commit("model", "seg", "preds", preds, monkeypatch)
+    job = hub.create_job(
+        name="seg",
+        type="semantic-segmentation",
+        model="seg/preds",
+        dataset="seg/colours",
+        params={"shards": 3},
+    )
+    v = job.get_version("V0001").wait(timeout=300)
+    assert v.status == "Completed", v.data["message"]
+    assert v.metrics is not None
+    assert v.metrics["per_class"] == expected["per_class"]
+    for key in ("mIoU", "pixel_accuracy", "mean_accuracy", "fwIoU", "mDice"):
+        assert v.metrics[key] == pytest.approx(expected[key], abs=1e-12), key
+    whole = job.create_version(params={"shards": 1}).wait(timeout=300)
+    assert whole.metrics == v.metrics
+    ev = hub.get_evaluation(v.data["evaluationId"])
+    assert ev["samples"] == len(pairs)
+    worst = hub.list_samples(ev["id"], order_by="IoU ASC", limit=1)[0]
+    assert 0 < worst["IoU"] < 1
+
+    handler = tmp_path / "handler"
+    handler.mkdir()
+    (handler / "dom.py").write_text(HANDLER)
+    (handler / "assay.yaml").write_text(
+        "task: semantic-segmentation\nformat: handler\nhandler: dom:Dominant\n"
+    )
+    _commit("model", "seg", "handler", handler, monkeypatch)
+    h = (
+        hub.create_job(
+            name="seg-h", type="semantic-segmentation", model="seg/handler", dataset="seg/colours"
+        )
+        .get_version("V0001")
+        .wait(timeout=300)
+    )
+    assert h.status == "Completed", h.data["message"]
+    assert h.metrics == v.metrics
+
+    # ONNX on images of the model's input size (no resizing): the same answers as the
+    # handler, so the same numbers as computing them here.
+    square = _dataset(tmp_path / "square", n=4, square=True)
+    _commit("dataset", "seg", "square", tmp_path / "square", monkeypatch)
+    model = tmp_path / "onnx"
+    model.mkdir()
+    _onnx_model(model)
+    _commit("model", "seg", "onnx", model, monkeypatch)
+    o = (
+        hub.create_job(
+            name="seg-o", type="semantic-segmentation", model="seg/onnx", dataset="seg/square"
+        )
+        .get_version("V0001")
+        .wait(timeout=300)
+    )
+    assert o.status == "Completed", o.data["message"]
+    assert o.metrics is not None
+    assert o.metrics["mIoU"] == pytest.approx(_expected(square)["mIoU"], abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("break_it", "message"),
+    [("size", "but its image is"), ("range", "outside classes.txt"), ("missing", "has no mask")],
+)
+def test_bad_masks_fail_with_the_file_named(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, break_it: str, message: str
+) -> None:
+    _dataset(tmp_path / "data", n=3)
+    mask = tmp_path / "data" / "masks" / "01.png"
+    if break_it == "size":
+        Image.fromarray(np.zeros((5, 5), dtype=np.uint8)).save(mask)
+    elif break_it == "range":
+        Image.fromarray(np.full((13, 16), 7, dtype=np.uint8)).save(mask)
+    else:
+        mask.unlink()
+    _commit("dataset", "seg", "bad", tmp_path / "data", monkeypatch)
+    handler = tmp_path / "handler"
+    handler.mkdir()
+    (handler / "dom.py").write_text(HANDLER)
+    (handler / "assay.yaml").write_text(
+        "task: semantic-segmentation\nformat: handler\nhandler: dom:Dominant\n"
+    )
+    _commit("model", "seg", "h", handler, monkeypatch)
+    v = (
+        hub.create_job(name="bad", type="semantic-segmentation", model="seg/h", dataset="seg/bad")
+        .get_version("V0001")
+        .wait(timeout=300)
+    )
+    assert v.status == "Failed"
+    assert message in v.data["message"], v.data["message"]
+    assert "01.png" in v.data["message"]
