@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assay.core.errors import InvalidInput
+from assay.formats import dataset_file
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
 
@@ -96,8 +97,7 @@ def load(root: Path) -> ClassificationData:
     for path, label, where in listed:
         if label not in index:
             raise InvalidInput(f"{where}: label {label!r} is not in labels.txt")
-        file = (root / path).resolve()
-        if root.resolve() not in file.parents or not file.is_file():
+        if dataset_file(root, path) is None:
             raise InvalidInput(f"{where}: image {path!r} is not a file of the dataset")
         samples.append((path, index[label]))
     samples.sort()

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from assay.core.errors import InvalidInput
+from assay.formats import dataset_file
 
 FILE = "annotations.json"
 
@@ -64,10 +65,8 @@ def load(root: Path, *, check_files: bool = True) -> CocoData:
         _need(img, "height", int, where)
         if image_id in images:
             raise InvalidInput(f"{FILE}: {where} repeats image id {image_id}")
-        if check_files:
-            file = (root / name).resolve()
-            if root.resolve() not in file.parents or not file.is_file():
-                raise InvalidInput(f"{FILE}: {where} names {name!r}, not a file of the dataset")
+        if check_files and dataset_file(root, name) is None:
+            raise InvalidInput(f"{FILE}: {where} names {name!r}, not a file of the dataset")
         images[image_id] = img
     for i, ann in enumerate(raw["annotations"]):
         where = f"annotations[{i}]"

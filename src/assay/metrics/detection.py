@@ -8,7 +8,6 @@ ground truth in that area range) is -1.
 from __future__ import annotations
 
 import contextlib
-import copy
 import io
 from typing import Any
 
@@ -28,9 +27,10 @@ def coco_bbox(gt: dict[str, Any], detections: list[dict[str, Any]]) -> dict[str,
         }
     with contextlib.redirect_stdout(io.StringIO()):
         truth = COCO()
-        truth.dataset = copy.deepcopy(gt)
+        # Shallow copies: the COCO API adds fields to the dicts it is given.
+        truth.dataset = {**gt, "annotations": [dict(a) for a in gt["annotations"]]}
         truth.createIndex()
-        found = truth.loadRes(copy.deepcopy(detections))
+        found = truth.loadRes([dict(d) for d in detections])
         ev = COCOeval_faster(truth, found, "bbox")
         ev.evaluate()
         ev.accumulate()

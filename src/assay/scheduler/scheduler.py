@@ -493,6 +493,7 @@ class Scheduler:
             memory=version.memory,
             cpu_seconds=int(version.timeout * max(version.cpu, 1)) + 10,
             evaluator=None if job.type == "custom" else job.type,
+            link_inputs=job.type != "custom",
             stage=task.kind,
             shard=task.index if task.kind == "shard" else 0,
             shards=int(shard_count or 1),

@@ -43,6 +43,10 @@ class BlobStore:
         check_sha256(sha256)
         return f"{self.root}/blobs/{sha256[:2]}/{sha256[2:4]}/{sha256}"
 
+    def local_path(self, sha256: str) -> str | None:
+        """The blob's file on this machine when storage is a local directory, else None."""
+        return self._path(sha256) if self._local else None
+
     def exists(self, sha256: str) -> bool:
         return bool(self.fs.exists(self._path(sha256)))
 
@@ -110,6 +114,7 @@ class BlobStore:
             return
         self.fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
         if self._local:
+            os.chmod(tmp, 0o444)  # blobs never change; read-only guards against stray writes
             os.replace(tmp, path)  # atomic on one filesystem; the same content if it raced
         else:
             self.fs.put_file(tmp, path)

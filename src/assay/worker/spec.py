@@ -20,6 +20,9 @@ class TaskSpec:
     storage_roots: list[str] = field(default_factory=list)
     embedded: bool = False
     evaluator: str | None = None  # a built-in job type; None runs the launch file
+    # Built-in evaluators only read their inputs: link them to local blobs instead of copying
+    # (a custom script gets real copies it may change).
+    link_inputs: bool = False
     stage: str = "run"  # "run" | "shard" | "merge"
     shard: int = 0
     shards: int = 1
