@@ -18,10 +18,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
-from assay.adapters import handler as handlers
 from assay.adapters import manifest as manifests
+from assay.adapters import runtime
 from assay.adapters.images import open_image, preprocess
-from assay.adapters.onnx import OnnxModel
 from assay.core.errors import InvalidInput
 from assay.evaluators import plots
 from assay.evaluators.registry import Stage, evaluator
@@ -108,18 +107,7 @@ class ImageClassification:
         else:
             model_labels = manifest.labels or data.labels
             columns = _align(model_labels, data.labels)
-            model = (
-                OnnxModel(
-                    stage.model_dir, manifest.onnx, device=str(stage.params.get("device", "cpu"))
-                )
-                if manifest.onnx is not None
-                else None
-            )
-            handler = (
-                handlers.load(stage.model_dir, manifest.handler)
-                if manifest.handler is not None
-                else None
-            )
+            model, handler = runtime.load(stage.model_dir, manifest, stage.params)
             for batch in _batches(items, batch_size):
                 images = [open_image(stage.data_dir / p, p) for p, _ in batch]
                 if model is not None:
@@ -127,12 +115,7 @@ class ImageClassification:
                     raw: Any = model.scores(preprocess(images, manifest.onnx))
                 else:
                     assert handler is not None
-                    try:
-                        raw = handler.predict(images)
-                    except Exception as exc:
-                        raise InvalidInput(
-                            f"the handler raised {exc!r} on a batch starting with {batch[0][0]!r}"
-                        ) from None
+                    raw = runtime.predict(handler, images, batch[0][0])
                 self._collect(raw, batch, model_labels, columns, len(data.labels), preds, scores)
         columns_out = {
             "path": pa.array([p for p, _ in items], pa.string()),

@@ -13,10 +13,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from assay.adapters import handler as handlers
 from assay.adapters import manifest as manifests
+from assay.adapters import runtime
 from assay.adapters.images import open_image, preprocess
-from assay.adapters.onnx import OnnxModel
 from assay.core.errors import InvalidInput
 from assay.evaluators import plots
 from assay.evaluators.registry import Stage, evaluator
@@ -80,18 +79,7 @@ class ObjectDetection:
                         {k: d[k] for k in ("image_id", "category_id", "bbox", "score")}
                     )
         else:
-            model = (
-                OnnxModel(
-                    stage.model_dir, manifest.onnx, device=str(stage.params.get("device", "cpu"))
-                )
-                if manifest.onnx is not None
-                else None
-            )
-            handler = (
-                handlers.load(stage.model_dir, manifest.handler)
-                if manifest.handler is not None
-                else None
-            )
+            model, handler = runtime.load(stage.model_dir, manifest, stage.params)
             labels = manifest.labels
             for im in images:
                 picture = open_image(stage.data_dir / im["file_name"], im["file_name"])
@@ -110,12 +98,7 @@ class ObjectDetection:
                     ]
                 else:
                     assert handler is not None
-                    try:
-                        raw = handler.predict([picture])[0]
-                    except Exception as exc:
-                        raise InvalidInput(
-                            f"the handler raised {exc!r} on image {im['file_name']!r}"
-                        ) from None
+                    raw = runtime.predict(handler, [picture], im["file_name"])[0]
                 for j, d in enumerate(raw):
                     if isinstance(d, dict) and "label" in d and "category_id" not in d:
                         d = {**d, "category_id": by_name.get(d["label"])}

@@ -17,10 +17,9 @@ import pyarrow.parquet as pq
 from numpy.typing import NDArray
 from PIL import Image
 
-from assay.adapters import handler as handlers
 from assay.adapters import manifest as manifests
+from assay.adapters import runtime
 from assay.adapters.images import open_image, preprocess
-from assay.adapters.onnx import OnnxModel
 from assay.core.errors import InvalidInput
 from assay.evaluators import plots
 from assay.evaluators.registry import Stage, evaluator
@@ -47,15 +46,10 @@ class SemanticSegmentation:
         n = len(data.classes)
         ignore = int(stage.params.get("ignore_index", 255))
         items = data.shard(stage.shard, stage.shards)
-        model = (
-            OnnxModel(stage.model_dir, manifest.onnx, device=str(stage.params.get("device", "cpu")))
-            if manifest.onnx is not None
-            else None
-        )
-        handler = (
-            handlers.load(stage.model_dir, manifest.handler)
-            if manifest.handler is not None
-            else None
+        model, handler = (
+            (None, None)
+            if manifest.format == "predictions"
+            else runtime.load(stage.model_dir, manifest, stage.params)
         )
         pred_dir = (
             stage.model_dir / manifest.predictions if manifest.predictions is not None else None
@@ -89,10 +83,7 @@ class SemanticSegmentation:
                 pred = _resize_nearest(scores.argmax(axis=0), size)
             else:
                 assert handler is not None
-                try:
-                    pred = np.asarray(handler.predict([picture])[0])
-                except Exception as exc:
-                    raise InvalidInput(f"the handler raised {exc!r} on {image_path!r}") from None
+                pred = np.asarray(runtime.predict(handler, [picture], image_path)[0])
                 if pred.shape != size:
                     raise InvalidInput(
                         f"the handler's mask for {image_path} is {pred.shape}, not {size}"
