@@ -212,3 +212,69 @@ def test_detection_bad_input(
     assert v.status == "Failed"
     assert message in v.data["message"], v.data["message"]
     assert hub.list_evaluation() == []
+
+
+def test_onnx_detection_model(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A graph answering the same two boxes (xyxy, input pixels of 32x32) for every image:
+    Assay scales them to each image's size, and the numbers equal pycocotools' on those."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    gt, _ = _dataset(tmp_path / "data", n=6)
+    _commit("dataset", "coco", "small", tmp_path / "data", monkeypatch)
+    boxes = [[4.0, 4.0, 20.0, 12.0], [8.0, 8.0, 30.0, 30.0]]
+    scores, labels = [0.9, 0.4], [2, 7]
+
+    def const(name: str, dtype: int, dims: list[int], values: list) -> onnx.NodeProto:
+        return helper.make_node(
+            "Constant", [], [name], value=helper.make_tensor(name + "_v", dtype, dims, values)
+        )
+
+    graph = helper.make_graph(
+        [
+            const("boxes", TensorProto.FLOAT, [2, 4], [v for box in boxes for v in box]),
+            const("scores", TensorProto.FLOAT, [2], scores),
+            const("labels", TensorProto.INT64, [2], labels),
+        ],
+        "constant-detector",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, 32, 32])],
+        [
+            helper.make_tensor_value_info("boxes", TensorProto.FLOAT, [2, 4]),
+            helper.make_tensor_value_info("scores", TensorProto.FLOAT, [2]),
+            helper.make_tensor_value_info("labels", TensorProto.INT64, [2]),
+        ],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    (tmp_path / "onnx").mkdir()
+    onnx.save(model, str(tmp_path / "onnx" / "det.onnx"))
+    (tmp_path / "onnx" / "assay.yaml").write_text(
+        "task: object-detection\nformat: onnx\nonnx:\n  file: det.onnx\n  input: image\n"
+        "  size: [32, 32]\n  output: detections\n  box_format: xyxy\n"
+    )
+    _commit("model", "coco", "onnx", tmp_path / "onnx", monkeypatch)
+
+    expected = []
+    for im in gt["images"]:
+        sx, sy = im["width"] / 32, im["height"] / 32
+        for (x1, y1, x2, y2), s, c in zip(boxes, scores, labels, strict=True):
+            expected.append(
+                {
+                    "image_id": im["id"],
+                    "category_id": c,
+                    "score": s,
+                    "bbox": [x1 * sx, y1 * sy, (x2 - x1) * sx, (y2 - y1) * sy],
+                }
+            )
+    stats, _ = _pycocotools(gt, expected)
+    v = (
+        hub.create_job(
+            name="det-o", type="object-detection", model="coco/onnx", dataset="coco/small"
+        )
+        .get_version("V0001")
+        .wait(timeout=300)
+    )
+    assert v.status == "Completed", v.data["message"]
+    assert v.metrics is not None
+    for key, value in zip(KEYS, stats, strict=True):
+        assert v.metrics[key] == pytest.approx(value, abs=1e-6), key  # float32 boxes
