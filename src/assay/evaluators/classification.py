@@ -24,6 +24,7 @@ from assay.adapters.images import open_image, preprocess
 from assay.core.errors import InvalidInput
 from assay.evaluators import plots
 from assay.evaluators.registry import Stage, evaluator
+from assay.formats import Files
 from assay.formats import classification as dataset
 from assay.metrics.classification import classification_metrics
 
@@ -81,6 +82,7 @@ class ImageClassification:
 
     def run_shard(self, stage: Stage) -> None:
         data = dataset.load(stage.data_dir)
+        files = Files(stage.data_dir)
         manifest = manifests.load(stage.model_dir, TASK)
         items = data.shard(stage.shard, stage.shards)
         batch_size = int(stage.params.get("batch_size", 64))
@@ -109,7 +111,7 @@ class ImageClassification:
             columns = _align(model_labels, data.labels)
             model, handler = runtime.load(stage.model_dir, manifest, stage.params)
             for batch in _batches(items, batch_size):
-                images = [open_image(stage.data_dir / p, p) for p, _ in batch]
+                images = [open_image(files.require(p, "image"), p) for p, _ in batch]
                 if model is not None:
                     assert manifest.onnx is not None
                     raw: Any = model.scores(preprocess(images, manifest.onnx))

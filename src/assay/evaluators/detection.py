@@ -19,7 +19,7 @@ from assay.adapters.images import open_image, preprocess
 from assay.core.errors import InvalidInput
 from assay.evaluators import plots
 from assay.evaluators.registry import Stage, evaluator
-from assay.formats import coco
+from assay.formats import Files, coco
 from assay.metrics.detection import coco_bbox, per_image_counts
 
 TASK = "object-detection"
@@ -53,6 +53,7 @@ class ObjectDetection:
 
     def run_shard(self, stage: Stage) -> None:
         data = coco.load(stage.data_dir)
+        files = Files(stage.data_dir)
         manifest = manifests.load(stage.model_dir, TASK)
         images = data.shard(stage.shard, stage.shards)
         ids = {im["id"] for im in images}
@@ -82,7 +83,7 @@ class ObjectDetection:
             model, handler = runtime.load(stage.model_dir, manifest, stage.params)
             labels = manifest.labels
             for im in images:
-                picture = open_image(stage.data_dir / im["file_name"], im["file_name"])
+                picture = open_image(files.require(im["file_name"], "image"), im["file_name"])
                 if model is not None:
                     assert manifest.onnx is not None
                     found = model.detect(

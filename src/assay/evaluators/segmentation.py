@@ -23,6 +23,7 @@ from assay.adapters.images import open_image, preprocess
 from assay.core.errors import InvalidInput
 from assay.evaluators import plots
 from assay.evaluators.registry import Stage, evaluator
+from assay.formats import Files
 from assay.formats import segmentation as dataset
 from assay.metrics.segmentation import from_confusion, image_scores, update
 
@@ -42,6 +43,7 @@ class SemanticSegmentation:
 
     def run_shard(self, stage: Stage) -> None:
         data = dataset.load(stage.data_dir)
+        files = Files(stage.data_dir)
         manifest = manifests.load(stage.model_dir, TASK)
         n = len(data.classes)
         ignore = int(stage.params.get("ignore_index", 255))
@@ -69,9 +71,9 @@ class SemanticSegmentation:
         cm = np.zeros((n, n), dtype=np.int64)
         rows: dict[str, list[Any]] = {"id": [], "mask": [], "pixel_accuracy": [], "IoU": []}
         for image_path, mask_path in items:
-            picture = open_image(stage.data_dir / image_path, image_path)
+            picture = open_image(files.require(image_path, "image"), image_path)
             size = (picture.height, picture.width)
-            truth = dataset.read_mask(stage.data_dir / mask_path, mask_path, n, ignore, size)
+            truth = dataset.read_mask(files.require(mask_path, "mask"), mask_path, n, ignore, size)
             if pred_dir is not None:
                 name = Path(mask_path).name
                 if not (pred_dir / name).is_file():

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assay.core.errors import InvalidInput
-from assay.formats import dataset_file
+from assay.formats import Files
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
 
@@ -33,11 +33,11 @@ class ClassificationData:
         return self.samples[index * n // count : (index + 1) * n // count]
 
 
-def _labels_file(root: Path) -> list[str] | None:
-    path = root / "labels.txt"
-    if not path.exists():
+def _labels_file(files: Files) -> list[str] | None:
+    text = files.read_text("labels.txt")
+    if text is None:
         return None
-    labels = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    labels = [line.strip() for line in text.splitlines() if line.strip()]
     if len(set(labels)) != len(labels):
         raise InvalidInput("labels.txt lists a class twice")
     if not labels:
@@ -45,11 +45,11 @@ def _labels_file(root: Path) -> list[str] | None:
     return labels
 
 
-def _listed(root: Path) -> list[tuple[str, str, str]] | None:
+def _listed(files: Files) -> list[tuple[str, str, str]] | None:
     """(path, label, where) from annotations.csv / annotations.jsonl, if present."""
     rows: list[tuple[str, str, str]] = []
-    csv_path, jsonl_path = root / "annotations.csv", root / "annotations.jsonl"
-    if csv_path.exists():
+    csv_path, jsonl_path = files.get("annotations.csv"), files.get("annotations.jsonl")
+    if csv_path is not None:
         with open(csv_path, newline="") as f:
             reader = csv.DictReader(f)
             if not reader.fieldnames or not {"path", "label"} <= set(reader.fieldnames):
@@ -59,7 +59,7 @@ def _listed(root: Path) -> list[tuple[str, str, str]] | None:
                     raise InvalidInput(f"annotations.csv line {n}: empty path or label")
                 rows.append((row["path"], row["label"], f"annotations.csv line {n}"))
         return rows
-    if jsonl_path.exists():
+    if jsonl_path is not None:
         for n, line in enumerate(jsonl_path.read_text().splitlines(), 1):
             if not line.strip():
                 continue
@@ -79,13 +79,14 @@ def _listed(root: Path) -> list[tuple[str, str, str]] | None:
 
 
 def load(root: Path) -> ClassificationData:
-    fixed = _labels_file(root)
-    listed = _listed(root)
+    files = Files(root)
+    fixed = _labels_file(files)
+    listed = _listed(files)
     if listed is None:
         listed = [
-            (p.relative_to(root).as_posix(), p.parent.name, p.relative_to(root).as_posix())
-            for p in sorted(root.glob("*/*"))
-            if p.suffix.lower() in IMAGE_SUFFIXES
+            (p, p.split("/")[0], p)
+            for p in files.paths()
+            if p.count("/") == 1 and Path(p).suffix.lower() in IMAGE_SUFFIXES
         ]
         if not listed:
             raise InvalidInput(
@@ -97,7 +98,7 @@ def load(root: Path) -> ClassificationData:
     for path, label, where in listed:
         if label not in index:
             raise InvalidInput(f"{where}: label {label!r} is not in labels.txt")
-        if dataset_file(root, path) is None:
+        if files.get(path) is None:
             raise InvalidInput(f"{where}: image {path!r} is not a file of the dataset")
         samples.append((path, index[label]))
     samples.sort()

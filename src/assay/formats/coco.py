@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from assay.core.errors import InvalidInput
-from assay.formats import dataset_file
+from assay.formats import Files
 
 FILE = "annotations.json"
 
@@ -39,11 +39,12 @@ def _need(item: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any
 
 
 def load(root: Path, *, check_files: bool = True) -> CocoData:
-    path = root / FILE
-    if not path.exists():
+    files = Files(root)
+    text = files.read_text(FILE)
+    if text is None:
         raise InvalidInput(f"the dataset has no {FILE} (COCO instances format)")
     try:
-        raw = json.loads(path.read_text())
+        raw = json.loads(text)
     except ValueError as exc:
         raise InvalidInput(f"{FILE} is not valid JSON: {exc}") from None
     if not isinstance(raw, dict):
@@ -65,7 +66,7 @@ def load(root: Path, *, check_files: bool = True) -> CocoData:
         _need(img, "height", int, where)
         if image_id in images:
             raise InvalidInput(f"{FILE}: {where} repeats image id {image_id}")
-        if check_files and dataset_file(root, name) is None:
+        if check_files and files.get(name) is None:
             raise InvalidInput(f"{FILE}: {where} names {name!r}, not a file of the dataset")
         images[image_id] = img
     for i, ann in enumerate(raw["annotations"]):

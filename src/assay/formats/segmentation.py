@@ -13,6 +13,7 @@ from numpy.typing import NDArray
 from PIL import Image, UnidentifiedImageError
 
 from assay.core.errors import InvalidInput
+from assay.formats import Files
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
@@ -28,20 +29,25 @@ class SegmentationData:
 
 
 def load(root: Path) -> SegmentationData:
-    classes_file = root / "classes.txt"
-    if not classes_file.exists():
+    files = Files(root)
+    text = files.read_text("classes.txt")
+    if text is None:
         raise InvalidInput("the dataset has no classes.txt (one class name per line)")
-    classes = [c.strip() for c in classes_file.read_text().splitlines() if c.strip()]
+    classes = [c.strip() for c in text.splitlines() if c.strip()]
     if not classes or len(classes) > 255:
         raise InvalidInput("classes.txt must list 1 to 255 classes")
     samples = []
-    for image in sorted((root / "images").glob("*")):
-        if image.suffix.lower() not in IMAGE_SUFFIXES:
+    for image in files.paths():
+        if (
+            not image.startswith("images/")
+            or image.count("/") != 1
+            or Path(image).suffix.lower() not in IMAGE_SUFFIXES
+        ):
             continue
-        mask = root / "masks" / f"{image.stem}.png"
-        if not mask.is_file():
-            raise InvalidInput(f"image images/{image.name} has no mask masks/{mask.name}")
-        samples.append((f"images/{image.name}", f"masks/{mask.name}"))
+        mask = f"masks/{Path(image).stem}.png"
+        if files.get(mask) is None:
+            raise InvalidInput(f"image {image} has no mask {mask}")
+        samples.append((image, mask))
     if not samples:
         raise InvalidInput("the dataset has no images/ with masks/")
     return SegmentationData(classes=classes, samples=samples)
