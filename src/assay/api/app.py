@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Protocol
+
 from fastapi import APIRouter, Depends, FastAPI
 
 from assay import __version__
@@ -34,9 +38,32 @@ def open_state(settings: Settings, *, local_user: str | None) -> Instance:
     )
 
 
-def create_app(state: Instance) -> FastAPI:
+class Service(Protocol):
+    """Something that runs beside the API for the app's lifetime (the scheduler)."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+def create_app(state: Instance, services: Sequence[Service] = ()) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # Started and stopped with the server itself, so a SIGTERM that ends uvicorn also
+        # stops the scheduler cleanly (its running tasks are queued again, not orphaned).
+        for service in services:
+            service.start()
+        try:
+            yield
+        finally:
+            for service in services:
+                service.stop()
+
     app = FastAPI(
-        title="Assay", version=__version__, description="Self-hosted model evaluation platform"
+        title="Assay",
+        version=__version__,
+        description="Self-hosted model evaluation platform",
+        lifespan=lifespan,
     )
     app.state.assay = state
     errors.install(app)

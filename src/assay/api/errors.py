@@ -8,9 +8,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException
 
-from assay.core.errors import BY_STATUS, AssayError, InvalidInput
+from assay.core.errors import BY_STATUS, AssayError, Conflict, InvalidInput
 
 log = logging.getLogger("assay.api")
 
@@ -37,6 +38,17 @@ def install(app: FastAPI) -> None:
         family = BY_STATUS.get(exc.status_code, AssayError)
         body = family(str(exc.detail)).to_body()
         return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(_: Request, exc: IntegrityError) -> JSONResponse:
+        # A backstop: services check first, so this means two writers raced.
+        body = Conflict("the change conflicts with existing data; look again and retry").to_body()
+        return JSONResponse(body, status_code=Conflict.http_status)
+
+    @app.exception_handler(DataError)
+    async def _data(_: Request, exc: DataError) -> JSONResponse:
+        body = InvalidInput("a value is out of range for storage").to_body()
+        return JSONResponse(body, status_code=InvalidInput.http_status)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -167,11 +167,11 @@ class VersionSettings(Schema):
     launch: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
     pool: str | None = None
-    timeout: int | None = None
-    cpu: float | None = None
+    timeout: int | None = Field(default=None, ge=1, le=30 * 24 * 3600)
+    cpu: float | None = Field(default=None, gt=0, le=100_000, allow_inf_nan=False)
     memory: int | str | None = None
-    gpu: int | None = None
-    priority: int | None = None
+    gpu: int | None = Field(default=None, ge=0, le=10_000)
+    priority: int | None = Field(default=None, ge=-1_000_000, le=1_000_000)
     debug: bool | None = None
 
     def settings(self) -> dict[str, Any]:
@@ -198,9 +198,9 @@ VersionCreate = VersionSettings
 
 class PoolCreate(Schema):
     name: str
-    cpu: float
+    cpu: float = Field(gt=0, le=100_000, allow_inf_nan=False)
     memory: int | str = 0
-    gpu: int = 0
+    gpu: int = Field(default=0, ge=0, le=10_000)
     backend: str = "local"
 
 

@@ -96,9 +96,6 @@ def server(
     render.err.print(
         f"Serving Assay on http://{host}:{port} (API docs at /docs), home {settings.home}"
     )
-    scheduler = Scheduler(state)  # runs every queued version, including ones left behind
-    scheduler.start()
-    try:
-        uvicorn.run(create_app(state), host=host, port=port, log_level="info")
-    finally:
-        scheduler.stop()
+    # The scheduler runs every queued version, ones left behind by an earlier run included.
+    app = create_app(state, services=[Scheduler(state)])
+    uvicorn.run(app, host=host, port=port, log_level="info")

@@ -25,16 +25,19 @@ _UNITS = {
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$")
 
 
+MAX_SIZE = 2**60  # an exbibyte: anything larger is a typo, and would overflow a BIGINT
+
+
 def parse_size(text: str | int) -> int:
     if isinstance(text, int):
-        if text < 0:
-            raise InvalidInput(f"size {text} is negative")
+        if not 0 <= text <= MAX_SIZE:
+            raise InvalidInput(f"size {text} is out of range (0 to {MAX_SIZE} bytes)")
         return text
     m = _SIZE.match(text)
     unit = m.group(2).lower() if m else ""
     if not m or unit not in _UNITS:
         raise InvalidInput(f"cannot read size {text!r}: use e.g. 8GiB, 512MiB or a byte count")
-    return int(float(m.group(1)) * _UNITS[unit])
+    return parse_size(int(float(m.group(1)) * _UNITS[unit]))
 
 
 def format_size(n: int) -> str:

@@ -13,6 +13,7 @@ from assay.storage.blobs import BlobStore
 from assay.worker.spec import RESULT_FILE
 
 MAX_ARTIFACTS = 1000
+MAX_METRICS_BYTES = 1024 * 1024
 
 
 @dataclass
@@ -48,9 +49,15 @@ def read_metrics(output: Path) -> dict[str, Any]:
             "write metrics.json into $ASSAY_OUTPUT_DIR"
         )
     try:
+        if not path.is_file() or path.is_symlink():
+            raise InvalidInput("metrics.json must be a regular file")
+        if path.stat().st_size > MAX_METRICS_BYTES:
+            raise InvalidInput(f"metrics.json is larger than {MAX_METRICS_BYTES} bytes")
         data = json.loads(path.read_text())
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise InvalidInput(f"metrics.json is not valid JSON: {exc}") from None
+    except OSError as exc:
+        raise InvalidInput(f"metrics.json cannot be read: {exc.strerror}") from None
     if not isinstance(data, dict) or not data:
         raise InvalidInput("metrics.json must hold a non-empty JSON object of name -> number")
     for key, value in data.items():
@@ -59,6 +66,14 @@ def read_metrics(output: Path) -> dict[str, Any]:
 
 
 def collect(output: Path, store: BlobStore) -> Outputs:
+    """Everything a finished task reported; any unreadable output is an InvalidInput."""
+    try:
+        return _collect(output, store)
+    except (OSError, UnicodeDecodeError, RecursionError) as exc:
+        raise InvalidInput(f"the task's outputs cannot be read: {exc}") from None
+
+
+def _collect(output: Path, store: BlobStore) -> Outputs:
     out = Outputs(metrics=read_metrics(output))
     parquet = output / "samples.parquet"
     if parquet.exists():

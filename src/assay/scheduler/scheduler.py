@@ -139,9 +139,11 @@ class Scheduler:
                 lease.heartbeat_at = utcnow()
 
     def _lease_dead(self, lease: SchedulerLease | None) -> bool:
-        if lease is None or lease.heartbeat_at < utcnow() - LEASE_TTL:
+        if lease is None:
             return True
-        return lease.host == self.host and lease.id != self.id and not _pid_alive(lease.pid)
+        if lease.host == self.host and lease.id != self.id:
+            return not _pid_alive(lease.pid)  # here, the process tells: a slow tick is no death
+        return lease.heartbeat_at < utcnow() - LEASE_TTL
 
     def _recover(self) -> None:
         """Tasks whose scheduler is gone: stop what is left of them and retry or fail."""
@@ -188,39 +190,60 @@ class Scheduler:
 
     def _watch(self) -> None:
         for run in list(self._running.values()):
-            with self.instance.db.session() as s:
-                version = s.get(Version, run.version_id)
-                if version is None or version.state in FINAL:
-                    if not run.cancelled:  # terminated (or deleted) while running
-                        self.backend.cancel(run.handle)
-                        run.cancelled = True
-                        if version is not None:  # what it reported so far, at once
-                            self._keep_partial(version, run.workdir / "output")
-                elif (
-                    version.started_at is not None
-                    and (utcnow() - version.started_at).total_seconds() > version.timeout
-                ):
-                    self._end(
-                        s,
-                        version,
-                        State.TIMED_OUT,
-                        f"stopped after its timeout of {version.timeout} s; resources released",
-                    )
-                    self._keep_partial(version, run.workdir / "output")
+            try:
+                self._watch_one(run)
+            except Exception as exc:  # one task's trouble must not stop the others
+                log.exception("watching task %s failed", run.task_id)
+                self._abandon(run, f"Assay failed while watching it: {exc!r}")
+
+    def _abandon(self, run: Running, message: str) -> None:
+        """Stop a task whose handling failed, and fail its version, in a fresh transaction."""
+        self._running.pop(run.task_id, None)
+        self.backend.cancel(run.handle)
+        with self.instance.db.session() as s:
+            task = s.get(Task, run.task_id)
+            version = s.get(Version, run.version_id)
+            if task is not None:
+                task.state = State.FAILED
+                task.finished_at = utcnow()
+                task.message = message[:8000]
+            if version is not None and version.state == State.RUNNING:
+                self._end(s, version, State.FAILED, message)
+
+    def _watch_one(self, run: Running) -> None:
+        with self.instance.db.session() as s:
+            version = s.get(Version, run.version_id)
+            if version is None or version.state in FINAL:
+                if not run.cancelled:  # terminated (or deleted) while running
                     self.backend.cancel(run.handle)
                     run.cancelled = True
-            code = self.backend.poll(run.handle)
-            if code is not None:
-                self._finish(run, code)
+                    if version is not None:  # what it reported so far, at once
+                        self._keep_partial(version, run.workdir / "output")
+            elif (
+                version.started_at is not None
+                and (utcnow() - version.started_at).total_seconds() > version.timeout
+            ):
+                self._end(
+                    s,
+                    version,
+                    State.TIMED_OUT,
+                    f"stopped after its timeout of {version.timeout} s; resources released",
+                )
+                self._keep_partial(version, run.workdir / "output")
+                self.backend.cancel(run.handle)
+                run.cancelled = True
+        code = self.backend.poll(run.handle)
+        if code is not None:
+            self._finish(run, code)
 
     def _finish(self, run: Running, code: int) -> None:
-        self._running.pop(run.task_id, None)
         output = run.workdir / "output"
         result = outputs.worker_result(output)
         with self.instance.db.session() as s:
             version = s.get(Version, run.version_id)
             task = s.get(Task, run.task_id)
             if version is None or task is None:
+                self._running.pop(run.task_id, None)
                 self._cleanup(run.workdir, debug=False)
                 return
             job = s.get(Job, version.job_id)
@@ -235,7 +258,8 @@ class Scheduler:
             version.gpu_seconds += version.gpu * wall
             version.peak_memory = max(version.peak_memory, int(result.get("peak_memory") or 0))
             if version.state != State.RUNNING:
-                self._keep_partial(version, output)
+                if version.state in (State.TERMINATED, State.TIMED_OUT):
+                    self._keep_partial(version, output)
                 task.state = version.state
             elif code == 0 and task.kind == "shard":
                 self._shard_done(s, task, output)
@@ -272,6 +296,7 @@ class Scheduler:
                     f"{outputs.log_tail(run.log_path)}",
                 )
             debug = version.debug
+        self._running.pop(run.task_id, None)  # only once its end is recorded
         self._cleanup(run.workdir, debug=debug)
 
     def _shard_done(self, s: Session, task: Task, output: Path) -> None:

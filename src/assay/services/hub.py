@@ -9,7 +9,7 @@ from sqlalchemy import delete, func, or_, select
 from assay.core.errors import Conflict, InvalidInput, NotFound
 from assay.core.names import TYPE_TITLES, check_name, check_type
 from assay.core.refs import AssetRef, Rev
-from assay.db.models import Asset, Branch, Commit, Evaluation, Folder, Tag, User
+from assay.db.models import Asset, Branch, Commit, Evaluation, Folder, Job, Tag, User, Version
 from assay.services import history
 from assay.services.context import Ctx
 
@@ -186,6 +186,23 @@ def delete_asset(ctx: Ctx, asset_id: str) -> AssetInfo:
 
 
 def _delete_asset_rows(ctx: Ctx, asset: Asset) -> None:
+    used = ctx.session.execute(
+        select(Job.name, Version.number)
+        .join(Job, Job.id == Version.job_id)
+        .where(
+            or_(
+                Version.model_asset_id == asset.id,
+                Version.dataset_asset_id == asset.id,
+                Version.code_asset_id == asset.id,
+            )
+        )
+        .limit(1)
+    ).first()
+    if used is not None:  # a job's history must not vanish with the asset it measured
+        raise Conflict(
+            f"{asset.name} is used by job version {used[0]}:V{used[1]:04d}; delete "
+            "those versions (or the job) first"
+        )
     # Explicit order rather than relying on ON DELETE CASCADE of every dialect: evaluations
     # bound to the asset's commits first, then refs, then the commits themselves.
     ctx.session.execute(

@@ -88,10 +88,10 @@ def logs_chunk(ctx: Ctx, version: Version, task: int, offset: int) -> dict[str, 
             size = f.tell()
             f.seek(min(offset, size))
             data = f.read(LOG_CHUNK)
-    if not ended and b"\n" in data:
-        data = data[: data.rindex(b"\n") + 1]  # whole lines only while it is being written
-    elif not ended:
-        data = b""
+    if not ended and len(data) < LOG_CHUNK:
+        # Whole lines only while it is being written (a full chunk goes out as it is, so a
+        # task printing a very long line is still followed).
+        data = data[: data.rindex(b"\n") + 1] if b"\n" in data else b""
     next_offset = min(offset, size) + len(data)
     return {
         "data": data.decode("utf-8", "replace"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 from typing import Any
 
 from assay.core.errors import InvalidInput, NotFound
@@ -16,6 +17,8 @@ from assay.services import evaluations
 from assay.services.context import Ctx
 
 MAX_EXPRESSION = 1000
+QUERY_SECONDS = 10.0
+QUERY_MEMORY = "512MB"
 _FORBIDDEN = (";", "--", "/*")
 
 
@@ -64,19 +67,31 @@ def query(
     where, order_by = _check(where, "--where"), _check(order_by, "--order-by")
     table = _table(ctx, ev.samples_sha256)
     con = duckdb.connect(":memory:")
+    # A user's expression may be arbitrarily expensive: one thread, bounded memory, and an
+    # interrupt when it runs too long.
+    timer = threading.Timer(QUERY_SECONDS, con.interrupt)
     try:
         con.register("samples", table)
         con.execute("SET enable_external_access = false")
+        con.execute("SET threads = 1")
+        con.execute(f"SET memory_limit = '{QUERY_MEMORY}'")
         con.execute("SET lock_configuration = true")
+        timer.start()
         filt = f" WHERE {where}" if where else ""
         order = f" ORDER BY {order_by}" if order_by else ""
         total = con.execute(f"SELECT count(*) FROM samples{filt}").fetchone()
         cur = con.execute(f"SELECT * FROM samples{filt}{order} LIMIT ? OFFSET ?", [limit, offset])
         names = [d[0] for d in cur.description or []]
         rows = [{k: _clean(v) for k, v in zip(names, row, strict=True)} for row in cur.fetchall()]
+    except duckdb.InterruptException:
+        raise InvalidInput(
+            f"the samples query ran longer than {QUERY_SECONDS} s and was "
+            "stopped; simplify --where / --order-by"
+        ) from None
     except duckdb.Error as exc:
         raise InvalidInput(f"cannot filter the samples: {str(exc).splitlines()[0]}") from None
     finally:
+        timer.cancel()
         con.close()
     return {
         "total": int(total[0]) if total else 0,

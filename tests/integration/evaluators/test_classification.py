@@ -53,7 +53,9 @@ def digits(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def test_onnx_model_metrics_equal_scikit_learn_and_shards_merge_exactly(digits: Path) -> None:
+def test_onnx_model_metrics_equal_scikit_learn_and_shards_merge_exactly(
+    digits: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     sharded = _run("digits/logreg", "digits/test", "d3", shards=3, batch_size=50)
     assert sharded.status == "Completed", sharded.data["message"]
     whole = hub.get_job("d3").create_version(params={"shards": 1}).wait(timeout=300)
@@ -101,6 +103,11 @@ def test_onnx_model_metrics_equal_scikit_learn_and_shards_merge_exactly(digits: 
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(errors.InvalidInput, match="file system operations are disabled"):
         hub.list_samples(ev["id"], where="id IN (SELECT content FROM read_text('/etc/hosts'))")
+    import assay.services.samples as samples_service
+
+    monkeypatch.setattr(samples_service, "QUERY_SECONDS", 0.5)  # the server is in-process
+    with pytest.raises(errors.InvalidInput, match="ran longer than"):
+        hub.list_samples(ev["id"], where="(SELECT sum(i) FROM range(1000000000000) t(i)) > 0")
     with pytest.raises(errors.InvalidInput, match="without ';'"):
         hub.list_samples(ev["id"], where="true; DROP TABLE samples")
 

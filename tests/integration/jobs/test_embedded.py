@@ -56,6 +56,7 @@ def test_sdk_job_versions_and_evaluation(assets: Path) -> None:
         ({"mode": "none"}, "reported no metrics"),
         ({"mode": "invalid"}, "not valid JSON"),
         ({"mode": "string"}, "must be numbers"),
+        ({"mode": "dir"}, "must be a regular file"),
     ],
 )
 def test_failing_scripts_fail_with_a_reason(
@@ -175,3 +176,35 @@ def test_bad_job_input_creates_nothing(assets: Path, cli: object) -> None:
     new_job("j").get_version("V0001").terminate()
     res = run("get", "version", "j:V9999")  # type: ignore[operator]
     assert res.code == 3 and "has no version 'V9999'" in res.err
+
+
+def test_unreadable_outputs_never_wedge_the_scheduler(assets: Path) -> None:
+    """A directory where metrics.json should be, at a timeout: the version still ends, and
+    the next version still runs."""
+    slow = new_job("wedge", params={"mode": "dir-early", "sleep": 60}, timeout=1)
+    assert slow.get_version("V0001").wait(timeout=60).status == "TimedOut"
+    after = new_job("after").get_version("V0001").wait(timeout=60)
+    assert after.status == "Completed", after.data["message"]
+
+
+def test_out_of_range_numbers_are_refused(assets: Path) -> None:
+    for bad in (
+        {"cpu": float("nan")},
+        {"cpu": float("inf")},
+        {"priority": 10**20},
+        {"gpu": -1},
+        {"memory": "99999999EiB"},
+        {"timeout": 10**12},
+    ):
+        with pytest.raises(errors.InvalidInput):
+            new_job("nums", **bad)
+    assert hub.list_jobs() == []
+
+
+def test_an_asset_used_by_a_job_cannot_be_deleted(assets: Path) -> None:
+    new_job("keep").get_version("V0001").terminate()
+    with pytest.raises(errors.Conflict, match="keep:V0001"):
+        hub.get_asset("f/m").delete()
+    with pytest.raises(errors.Conflict, match="keep:V0001"):
+        hub.delete_folder(type_="dataset", name="f", force=True)
+    assert [v.name for v in hub.get_job("keep").versions()] == ["V0001"]

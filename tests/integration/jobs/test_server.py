@@ -192,3 +192,30 @@ def test_cli_against_server_and_delete_running(home: Path, tmp_path: Path, serve
     running.delete()
     _until(lambda: not Path(f"/proc/{pid}").exists(), timeout=30, what="the worker to stop")
     assert [v.name for v in hub.get_job("c").versions()] == ["V0001"]
+
+
+def test_graceful_stop_requeues_and_the_next_start_finishes(home: Path, tmp_path: Path) -> None:
+    server_home = tmp_path / "server-home"
+    server_home.mkdir()
+    srv = start_server(server_home)
+    try:
+        hub.login(host=srv.url, api_key=srv.admin_key)
+        make_assets(tmp_path)
+        v = new_job("g", params={"sleep": 3, "lines": 3}).get_version("V0001")
+        _until(lambda: "line 0" in v.logs(), what="the script to run")
+        pid = v.tasks()[0]["pid"]
+        srv.process.terminate()  # SIGTERM, as a service manager would
+        srv.process.wait(timeout=60)  # uvicorn re-raises SIGTERM once it has shut down
+        _until(lambda: not Path(f"/proc/{pid}").exists(), timeout=30, what="the worker to stop")
+    finally:
+        if srv.process.poll() is None:
+            srv.process.kill()
+    srv = start_server(server_home)
+    try:
+        hub.login(host=srv.url, api_key=(server_home / "admin.key").read_text().strip())
+        done = hub.get_version("g:V0001").wait(timeout=120)
+        assert done.status == "Completed", done.data["message"]
+        assert done.tasks()[0]["attempts"] == 2
+    finally:
+        srv.process.terminate()
+        srv.process.wait(timeout=30)
