@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Protocol
 
 from fastapi import APIRouter, Depends, FastAPI
@@ -25,9 +26,10 @@ API_PREFIX = "/api/v1"
 
 def open_state(settings: Settings, *, local_user: str | None) -> Instance:
     """Open the database (migrating it) and the blob store of an instance."""
-    settings.home.mkdir(parents=True, exist_ok=True)
+    settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
     db = Database(settings.resolved_database_url)
     migrate.upgrade(db, settings.home)
+    _private(settings.home / "assay.db")
     with db.session() as session:
         pool_service.ensure_default(session)
     return Instance(
@@ -44,6 +46,12 @@ class Service(Protocol):
     def start(self) -> None: ...
 
     def stop(self) -> None: ...
+
+
+def _private(path: Path) -> None:
+    """The database holds hashed keys and everyone's metadata: its owner alone reads it."""
+    if path.exists() and path.stat().st_mode & 0o077:
+        path.chmod(0o600)
 
 
 def create_app(state: Instance, services: Sequence[Service] = ()) -> FastAPI:

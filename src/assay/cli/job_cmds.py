@@ -20,6 +20,7 @@ from assay.cli.app import OUTPUT_HELP, app, create, delete, get, ls
 from assay.cli.eval_cmds import parse_metric
 from assay.core.errors import InvalidInput, NotFound
 from assay.core.refs import parse_version_ref
+from assay.core.scripts import script_env
 from assay.core.units import format_size
 from assay.sdk.jobs import Version
 
@@ -437,16 +438,14 @@ def debug(
             f"the working directory of {ref} is not on this machine "
             f"({version.data['workdir'] or 'not started yet'})"
         )
-    env = {
-        "PATH": os.environ.get("PATH", os.defpath),
-        "HOME": str(workdir),
-        "LANG": "C.UTF-8",
-        "PYTHONUNBUFFERED": "1",
-        "ASSAY_OUTPUT_DIR": str(workdir / "output"),
-        "ASSAY_JOB": version.job,
-        "ASSAY_VERSION": version.name,
-        "TERM": os.environ.get("TERM", "xterm"),
-    }
+    env = script_env(
+        workdir,
+        {
+            "ASSAY_JOB": version.job,
+            "ASSAY_VERSION": version.name,
+            "TERM": os.environ.get("TERM", "xterm"),
+        },
+    )
     argv = ["/bin/sh", "-c", command] if command else [os.environ.get("SHELL", "/bin/bash")]
     render.err.print(f"Entering {workdir / 'code'} (model in ../model, data in ../data)")
     sys.exit(subprocess.call(argv, cwd=workdir / "code", env=env))

@@ -16,6 +16,7 @@ import logging
 import os
 import shutil
 import socket
+import stat
 import threading
 import time
 import uuid
@@ -478,6 +479,7 @@ class Scheduler:
             files = history.load_manifest(store, commit.manifest_sha256)
             return [[e.path, e.sha256, e.size] for e in files.values()]
 
+        _private_root(self.instance.settings.resolved_work_dir)
         workdir = self._workdir(version.id, task.index, task.attempts)
         shutil.rmtree(workdir, ignore_errors=True)
         workdir.mkdir(parents=True)
@@ -529,6 +531,20 @@ class Scheduler:
                 "ASSAY_TASK_INDEX": str(task.index),
             },
         )
+
+
+def _private_root(root: Path) -> None:
+    """The work root is a predictable name in a shared temporary directory: make sure it is a
+    real directory of ours that nobody else can enter, not something planted there."""
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = os.lstat(root)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+        raise InvalidInput(
+            f"work directory {root} is not a directory owned by this user; set "
+            "ASSAY_WORK_DIR to a private directory"
+        )
+    if info.st_mode & 0o077:
+        os.chmod(root, 0o700)
 
 
 def _pid_alive(pid: int) -> bool:

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 from assay.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from assay.core.names import check_name
 from assay.core.states import State
-from assay.db.models import Pool, Task, Version
+from assay.db.models import Job, Pool, Task, User, Version
 from assay.services.context import Ctx
 
 DEFAULT = "default"
@@ -137,3 +138,35 @@ def get_by_id(session: Session, pool_id: str) -> Pool:
     if pool is None:
         raise NotFound(f"no pool with ID {pool_id!r}")
     return pool
+
+
+def usage_by_job(ctx: Ctx) -> list[dict[str, Any]]:
+    """CPU-seconds, GPU-seconds and peak memory per user and job (the caller's; an admin's:
+    everyone's), in one grouped query."""
+    q = (
+        select(
+            User.name,
+            Job.name,
+            func.count(Version.id),
+            func.sum(Version.cpu_seconds),
+            func.sum(Version.gpu_seconds),
+            func.max(Version.peak_memory),
+        )
+        .join(Job, Job.id == Version.job_id)
+        .join(User, User.id == Job.owner_id)
+        .group_by(User.name, Job.name)
+        .order_by(User.name, Job.name)
+    )
+    if not ctx.actor.is_admin:
+        q = q.where(Job.owner_id == ctx.actor.id)
+    return [
+        {
+            "user": u,
+            "job": j,
+            "versions": n,
+            "cpuSeconds": round(c or 0.0, 3),
+            "gpuSeconds": round(g or 0.0, 3),
+            "peakMemory": int(m or 0),
+        }
+        for u, j, n, c, g, m in ctx.session.execute(q)
+    ]

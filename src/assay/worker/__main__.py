@@ -21,6 +21,7 @@ from typing import Any
 
 from assay.core.errors import AssayError
 from assay.core.names import check_path
+from assay.core.scripts import script_env
 from assay.formats import INDEX
 from assay.storage import locations
 from assay.storage.blobs import BlobStore
@@ -121,14 +122,7 @@ def run(spec: TaskSpec) -> int:
     argv += [f"--model_url={work / 'model'}", f"--data_url={work / 'data'}"]
     if spec.evaluator is None:
         argv += [f"--{k}={v}" for k, v in spec.params.items()]
-    env = {
-        "PATH": os.environ.get("PATH", os.defpath),
-        "HOME": str(work),
-        "LANG": "C.UTF-8",
-        "PYTHONUNBUFFERED": "1",
-        "ASSAY_OUTPUT_DIR": str(output),
-        **spec.env,
-    }
+    env = script_env(work, spec.env)
     print(f"[assay] running {' '.join(argv[1:])}", flush=True)
     (work / "code").mkdir(exist_ok=True)
     child = subprocess.Popen(argv, cwd=work / "code", env=env, preexec_fn=lambda: _limits(spec))
@@ -153,7 +147,9 @@ def run(spec: TaskSpec) -> int:
 
 
 def main() -> None:
-    spec = TaskSpec(**json.loads(Path(sys.argv[1]).read_text()))
+    path = Path(sys.argv[1])
+    spec = TaskSpec(**json.loads(path.read_text()))
+    path.unlink()  # the script must not find where storage lives
     sys.exit(run(spec))
 
 

@@ -19,6 +19,9 @@ p.add_argument("--mode", default="sdk")
 p.add_argument("--early", default="no")
 a, _ = p.parse_known_args()
 print("start attempt", os.environ.get("ASSAY_ATTEMPT"), flush=True)
+if a.mode == "snoop":
+    print("spec file visible:", os.path.exists("../spec.json"), flush=True)
+    print("env:", ",".join(sorted(os.environ)), flush=True)
 if a.mode == "dir-early":
     os.mkdir(os.path.join(os.environ["ASSAY_OUTPUT_DIR"], "metrics.json"))
 from assay import report

@@ -208,3 +208,27 @@ def test_an_asset_used_by_a_job_cannot_be_deleted(assets: Path) -> None:
     with pytest.raises(errors.Conflict, match="keep:V0001"):
         hub.delete_folder(type_="dataset", name="f", force=True)
     assert [v.name for v in hub.get_job("keep").versions()] == ["V0001"]
+
+
+def test_scripts_see_no_spec_no_secrets_and_the_database_is_private(
+    assets: Path, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ASSAY_API_KEY_LEAK_CANARY", "x")  # not passed on either
+    v = new_job("snoop", params={"mode": "snoop"}).get_version("V0001").wait(timeout=60)
+    logs = v.logs()
+    assert "spec file visible: False" in logs
+    env = next(line for line in logs.splitlines() if line.startswith("env:"))[5:].split(",")
+    assert set(env) <= {
+        "PATH",
+        "HOME",
+        "LANG",
+        "PYTHONUNBUFFERED",
+        "ASSAY_OUTPUT_DIR",
+        "ASSAY_JOB",
+        "ASSAY_VERSION",
+        "ASSAY_ATTEMPT",
+        "ASSAY_TASK_INDEX",
+        "LC_CTYPE",
+    }
+    assert (home / "assay.db").stat().st_mode & 0o077 == 0
+    assert home.stat().st_mode & 0o077 == 0
