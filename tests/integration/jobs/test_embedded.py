@@ -160,8 +160,14 @@ def test_bad_job_input_creates_nothing(assets: Path, cli: object) -> None:
         ([*base, "--launch", "eval.py", "--pool", "nope"], "no pool 'nope'"),
         ([*base, "--launch", "eval.py", "--param", "batch_size"], "is not KEY=VALUE"),
         ([*base, "--launch", "eval.py", "--param", "model_url=/etc"], "filled in by Assay"),
-        ([*base, "--launch", "eval.py", "--timeout", "0"], "timeout must be"),
-        ([*base, "--launch", "eval.py", "--timeout", "-5"], "timeout must be"),
+        (
+            [*base, "--launch", "eval.py", "--timeout", "0"],
+            "timeout: Input should be greater than or equal to 1",
+        ),
+        (
+            [*base, "--launch", "eval.py", "--timeout", "-5"],
+            "timeout: Input should be greater than or equal to 1",
+        ),
         ([*base, "--launch", "eval.py", "--cpu", "1000"], "in all"),
         ([*base, "--launch", "eval.py", "--memory", "lots"], "cannot read size"),
         (["get", "version", "j:V9999"], "no job 'j'"),
