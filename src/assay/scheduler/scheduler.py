@@ -266,36 +266,15 @@ class Scheduler:
                 self._shard_done(s, task, output)
             elif code == 0:
                 self._complete(s, job, version, task, output)
-            elif code < 0 or result.get("signal") or not result:
-                why = (
-                    f"worker killed by signal {-code}"
-                    if code < 0
-                    else (
-                        f"script killed by signal {result.get('signal')}"
-                        if result
-                        else f"worker ended with code {code} before running the script"
-                    )
-                )
-                if not result and code > 0:
-                    task.state = State.FAILED
-                    self._end(
-                        s,
-                        version,
-                        State.FAILED,
-                        f"{why}; last lines of the log:\n{outputs.log_tail(run.log_path)}",
-                    )
-                else:
-                    self._retry_or_fail(s, version, task, why)
             else:
-                task.state = State.FAILED
-                self._keep_partial(version, output)
-                self._end(
-                    s,
-                    version,
-                    State.FAILED,
-                    f"the script exited with code {code}; last lines of the log:\n"
-                    f"{outputs.log_tail(run.log_path)}",
-                )
+                retry, why = _failure(code, result)
+                if retry:
+                    self._retry_or_fail(s, version, task, why)
+                else:
+                    task.state = State.FAILED
+                    self._keep_partial(version, output)
+                    tail = outputs.log_tail(run.log_path)
+                    self._end(s, version, State.FAILED, f"{why}; last lines of the log:\n{tail}")
             debug = version.debug
         self._running.pop(run.task_id, None)  # only once its end is recorded
         self._cleanup(run.workdir, debug=debug)
@@ -531,6 +510,17 @@ class Scheduler:
                 "ASSAY_TASK_INDEX": str(task.index),
             },
         )
+
+
+def _failure(code: int, result: dict[str, object]) -> tuple[bool, str]:
+    """Whether a task that ended badly lost its worker (retried) or failed by itself."""
+    if code < 0:
+        return True, f"worker killed by signal {-code}"
+    if result.get("signal"):
+        return True, f"script killed by signal {result['signal']}"
+    if not result:
+        return False, f"worker ended with code {code} before running the script"
+    return False, f"the script exited with code {code}"
 
 
 def _private_root(root: Path) -> None:
