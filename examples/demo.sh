@@ -90,5 +90,6 @@ assay samples "$eval_id" --where "correct = false" --order-by "confidence DESC" 
 mkdir -p "$ASSAY_HOME/artifacts"
 assay download-artifact "$eval_id" confusion_matrix.png -o "$ASSAY_HOME/artifacts/confusion_matrix.png"
 assay download-artifact "$eval_id" per_class_f1.png -o "$ASSAY_HOME/artifacts/per_class_f1.png"
-echo "Artifacts: $ASSAY_HOME/artifacts/ (confusion_matrix.png, per_class_f1.png)" >&2
+assay download-artifact "$eval_id" worst_samples.png -o "$ASSAY_HOME/artifacts/worst_samples.png"
+echo "Artifacts: $ASSAY_HOME/artifacts/ (confusion_matrix.png, per_class_f1.png, worst_samples.png)" >&2
 echo "Demo finished: the instance is in $ASSAY_HOME (use ASSAY_HOME=$ASSAY_HOME assay ...)." >&2

@@ -29,6 +29,7 @@ from assay.formats import classification as dataset
 from assay.metrics.classification import classification_metrics
 
 TASK = "image-classification"
+WORST = 16  # mistakes drawn in worst_samples.png
 
 
 def _batches(items: list[tuple[str, int]], size: int) -> Iterator[list[tuple[str, int]]]:
@@ -199,6 +200,19 @@ class ImageClassification:
             "F1",
             artifacts / "per_class_f1.png",
         )
+        files = Files(stage.data_dir)
+        wrong = np.flatnonzero(y_true != y_pred)
+        order = wrong[np.argsort(-np.nan_to_num(confidence[wrong], nan=0.0), kind="stable")]
+        worst: list[tuple[Any, str, list[plots.Box]]] = []
+        for i in order[:WORST]:
+            path = str(table.column("path")[int(i)])
+            found = files.get(path)
+            if found is not None:
+                caption = f"{path}\ntrue {labels[y_true[i]]}, predicted {labels[y_pred[i]]}"
+                if not np.isnan(confidence[i]):
+                    caption += f" ({confidence[i]:.2f})"
+                worst.append((open_image(found, path), caption, []))
+        plots.sample_grid(worst, "Most confident mistakes", artifacts / "worst_samples.png")
         print(
             f"[assay] merged {len(y_true)} samples: accuracy {metrics['accuracy']:.4f}", flush=True
         )

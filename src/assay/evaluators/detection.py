@@ -23,6 +23,8 @@ from assay.formats import Files, coco
 from assay.metrics.detection import coco_bbox, per_image_counts
 
 TASK = "object-detection"
+WORST = 8  # images drawn in worst_samples.png
+SHOWN_SCORE = 0.3
 
 
 def _check_detection(d: Any, where: str, image_ids: set[int], categories: set[int]) -> None:
@@ -153,5 +155,30 @@ class ObjectDetection:
             {k: max(v["AP"], 0.0) for k, v in metrics["per_class"].items()},
             "AP",
             artifacts / "per_class_ap.png",
+        )
+        files = Files(stage.data_dir)
+        errors = [fp + missed for fp, missed in zip(rows["fp50"], rows["missed50"], strict=True)]
+        worst: list[tuple[Any, str, list[plots.Box]]] = []
+        for k in sorted(range(len(images)), key=lambda k: -errors[k])[:WORST]:
+            im = images[k]
+            found = files.get(im["file_name"]) if errors[k] else None
+            if found is None:
+                continue
+            picture = open_image(found, im["file_name"])
+            sx, sy = picture.width / im["width"], picture.height / im["height"]
+            boxes = [
+                ([b[0] * sx, b[1] * sy, b[2] * sx, b[3] * sy], colour)
+                for group, colour in (
+                    (gts[im["id"]], "lime"),
+                    ([d for d in dets[im["id"]] if d["score"] >= SHOWN_SCORE], "red"),
+                )
+                for b in (g["bbox"] for g in group)
+            ]
+            caption = f"{im['file_name']}\n{rows['fp50'][k]} false, {rows['missed50'][k]} missed"
+            worst.append((picture, caption, boxes))
+        plots.sample_grid(
+            worst,
+            f"Most errors at IoU 0.5 (green: truth, red: score >= {SHOWN_SCORE})",
+            artifacts / "worst_samples.png",
         )
         print(f"[assay] merged {len(images)} images: AP {metrics['AP']:.4f}", flush=True)

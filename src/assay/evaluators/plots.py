@@ -82,3 +82,29 @@ def pr_curves(curves: dict[str, list[float]], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+Box = tuple[list[float], str]  # ([x, y, w, h] in image pixels, colour)
+
+
+def sample_grid(samples: list[tuple[Any, str, list[Box]]], title: str, path: Path) -> None:
+    """Images with a caption each (and boxes drawn), e.g. the most confident mistakes."""
+    if not samples:
+        return
+    plt = _pyplot()
+    from matplotlib.patches import Rectangle
+
+    cols = min(4, len(samples))
+    rows = (len(samples) + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(3 * cols, 3.2 * rows), squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, (image, caption, boxes) in zip(axes.ravel(), samples, strict=False):
+        ax.imshow(image, cmap="gray" if getattr(image, "mode", "") == "L" else None)
+        for (x, y, w, h), colour in boxes:
+            ax.add_patch(Rectangle((x, y), w, h, fill=False, edgecolor=colour, linewidth=1.5))
+        ax.set_title(caption, fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

@@ -463,14 +463,17 @@ class Scheduler:
         shutil.rmtree(workdir, ignore_errors=True)
         workdir.mkdir(parents=True)
         os.chmod(workdir, 0o700)
-        if task.kind == "merge":  # the merge reads only what the shards kept
+        if task.kind == "merge":
+            # The merge reads what the shards kept, and the dataset only to draw a few of its
+            # worst samples (an index of the commit's blobs: nothing is copied).
             shards = s.scalars(
                 select(Task)
                 .where(Task.version_id == version.id, Task.kind == "shard")
                 .order_by(Task.index)
             ).all()
             inputs = {f"shards/{t.index}": list(t.outputs or []) for t in shards}
-            places: dict[str, str] = {}
+            inputs["data"] = entries(version.dataset_commit_id)
+            places = {"data": version.data_path} if version.data_path else {}
         else:
             inputs = {
                 "code": entries(version.code_commit_id),

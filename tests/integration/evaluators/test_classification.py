@@ -98,7 +98,11 @@ def test_onnx_model_metrics_equal_scikit_learn_and_shards_merge_exactly(
     assert [row["id"] for row in wrong] == [
         p for p, t, q in zip(paths, y_true, y_pred, strict=True) if t != q
     ]
-    assert {a["name"] for a in ev["artifacts"]} == {"confusion_matrix.png", "per_class_f1.png"}
+    assert {a["name"] for a in ev["artifacts"]} == {
+        "confusion_matrix.png",
+        "per_class_f1.png",
+        "worst_samples.png",
+    }
     png = hub.download_artifact(ev["id"], "confusion_matrix.png", digits / "cm.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(errors.InvalidInput, match="file system operations are disabled"):

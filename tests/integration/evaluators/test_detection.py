@@ -146,7 +146,11 @@ def test_detection_equals_pycocotools_across_shards_and_forms(
     assert [r["id"] for r in empty] == [i for i in range(1, 25) if i % 7 == 0]
     busy = hub.list_samples(ev["id"], where="detections > 100")
     assert [r["id"] for r in busy] == [3]
-    assert {a["name"] for a in ev["artifacts"]} == {"pr_curves.png", "per_class_ap.png"}
+    assert {a["name"] for a in ev["artifacts"]} == {
+        "pr_curves.png",
+        "per_class_ap.png",
+        "worst_samples.png",
+    }
 
     handler = tmp_path / "handler"
     handler.mkdir()
