@@ -21,6 +21,7 @@ def asset(info: AssetInfo) -> s.AssetPublic:
         name=info.asset.name,
         owner=info.owner,
         path=info.path,
+        format=info.asset.format,
         created_at=info.asset.created_at,
     )
 

@@ -47,6 +47,7 @@ class AssetCreate(Schema):
     type: str
     folder: str
     name: str
+    format: str | None = None
 
 
 class AssetPublic(Schema):
@@ -56,6 +57,7 @@ class AssetPublic(Schema):
     name: str
     owner: str
     path: str
+    format: str | None = None
     created_at: datetime
 
 

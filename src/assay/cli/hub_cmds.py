@@ -91,13 +91,23 @@ def delete_folder(
 def _register_asset_commands(type_: str) -> None:
     @create.command(type_, help=f"Create a {type_} in a folder: FOLDER/NAME.")
     def _create(
-        ref: Annotated[str, typer.Argument(help="FOLDER/NAME")], output: Output = "table"
+        ref: Annotated[str, typer.Argument(help="FOLDER/NAME")],
+        format_: Annotated[
+            str | None,
+            typer.Option(
+                "--format",
+                help="datasets: a task format (e.g. image-classification) every commit "
+                "is validated in",
+            ),
+        ] = None,
+        output: Output = "table",
     ) -> None:
         render.check_output(output)
         parsed = parse_ref(ref, type_hint=type_)
         if parsed.explicit_rev or parsed.owner:
             raise InvalidInput(f"give the new {type_} as FOLDER/NAME")
-        asset = hub.get_folder(type_=type_, name=parsed.folder).create_asset(name=parsed.asset)
+        folder = hub.get_folder(type_=type_, name=parsed.folder)
+        asset = folder.create_asset(name=parsed.asset, format=format_)
         if output == "json":
             render.as_json(hub.client().get(f"/assets/{asset.id}"))
 

@@ -76,6 +76,8 @@ class Asset(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     folder_id: Mapped[str] = mapped_column(ForeignKey("folders.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(64), index=True)
+    # A dataset's task format (e.g. "image-classification"): every commit is validated in it.
+    format: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

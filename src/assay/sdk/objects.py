@@ -33,12 +33,11 @@ class Folder:
     def __repr__(self) -> str:
         return f"<Folder {self.owner}/{self.type}/{self.name}>"
 
-    def create_asset(self, name: str) -> Asset:
+    def create_asset(self, name: str, format: str | None = None) -> Asset:
+        """``format`` (datasets only): a built-in task format every commit is checked in."""
         log.info("Creating %s %s in Folder %s", TYPE_TITLES[self.type], name, self.name)
-        return Asset(
-            self._client,
-            self._client.post("/assets", {"type": self.type, "folder": self.name, "name": name}),
-        )
+        body = {"type": self.type, "folder": self.name, "name": name, "format": format}
+        return Asset(self._client, self._client.post("/assets", body))
 
     def get_asset(self, name: str) -> Asset:
         ref = f"{self.owner}/{self.type}/{self.name}/{name}"

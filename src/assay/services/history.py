@@ -372,6 +372,10 @@ def _commit_once(
     files = _apply(base, add, delete)
     if files == base:
         raise InvalidInput("nothing to commit: the files are identical to the branch head")
+    if info.asset.format is not None:
+        from assay.services.validation import validate
+
+        validate(ctx.store, info.asset.format, {p: e.sha256 for p, e in files.items()})
     commit = _write_commit(ctx, info.asset.id, head.id, files, message)
     moved_rows = ctx.session.execute(
         update(Branch)

@@ -10,7 +10,7 @@ from assay.core.errors import Conflict, InvalidInput, NotFound
 from assay.core.names import TYPE_TITLES, check_name, check_type
 from assay.core.refs import AssetRef, Rev
 from assay.db.models import Asset, Branch, Commit, Evaluation, Folder, Job, Tag, User, Version
-from assay.services import history
+from assay.services import history, validation
 from assay.services.context import Ctx
 
 
@@ -128,15 +128,19 @@ def delete_folder(ctx: Ctx, type_: str, name: str, *, force: bool) -> Folder:
 # ---- assets --------------------------------------------------------------------------------
 
 
-def create_asset(ctx: Ctx, type_: str, folder_name: str, name: str) -> AssetInfo:
+def create_asset(
+    ctx: Ctx, type_: str, folder_name: str, name: str, format_: str | None = None
+) -> AssetInfo:
     folder = get_folder(ctx, type_, folder_name)
     check_name(name, TYPE_TITLES[type_].lower())
+    if format_ is not None:
+        validation.check_format(type_, format_)
     if (
         ctx.session.scalar(select(Asset).where(Asset.folder_id == folder.id, Asset.name == name))
         is not None
     ):
         raise Conflict(f"{TYPE_TITLES[type_]} {name!r} already exists in Folder {folder_name!r}")
-    asset = Asset(folder_id=folder.id, name=name)
+    asset = Asset(folder_id=folder.id, name=name, format=format_)
     ctx.session.add(asset)
     ctx.session.flush()
     history.init_asset(ctx, asset)

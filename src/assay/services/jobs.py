@@ -171,6 +171,13 @@ def _new_version(ctx: Ctx, job: Job, spec: VersionSpec) -> Version:
         )
     model = _input(ctx, spec.model, spec.model_path, "model")
     dataset = _input(ctx, spec.dataset, spec.data_path, "dataset")
+    if isinstance(dataset, hub.Resolved) and job.type != "custom":
+        fmt = dataset.info.asset.format
+        if fmt is not None and fmt != job.type:
+            raise InvalidInput(
+                f"{dataset.info.title} holds a {fmt} dataset; a {job.type} job "
+                "cannot evaluate on it"
+            )
     code = None
     if job.type != "custom":
         _shards(spec.params)

@@ -23,7 +23,7 @@ Context = Depends(context, scope="function")
 
 @router.post("", status_code=201, openapi_extra=rule("user"))
 def create(body: s.AssetCreate, ctx: Ctx = Context) -> s.AssetPublic:
-    return convert.asset(hub.create_asset(ctx, body.type, body.folder, body.name))
+    return convert.asset(hub.create_asset(ctx, body.type, body.folder, body.name, body.format))
 
 
 @router.get("", openapi_extra=rule("user"))

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 18:38:52.634057
+Create Date: 2026-11-22 19:45:08.456273
 """
 
 from __future__ import annotations
@@ -110,6 +110,7 @@ def upgrade() -> None:
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.Column("folder_id", sa.String(length=36), nullable=False),
         sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("format", sa.String(length=32), nullable=True),
         sa.Column("created_at", assay.db.models.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["folder_id"], ["folders.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
