@@ -108,3 +108,10 @@ def sample_grid(samples: list[tuple[Any, str, list[Box]]], title: str, path: Pat
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def palette(n: int) -> list[tuple[float, float, float]]:
+    """n distinct colours (RGB in 0..1) for class maps."""
+    plt = _pyplot()
+    cmap = plt.get_cmap("tab20")
+    return [tuple(cmap(i % 20)[:3]) for i in range(n)]

@@ -7,6 +7,7 @@ and keeps no per-pixel arrays, so memory stays flat however many images there ar
 
 from __future__ import annotations
 
+import heapq
 import json
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from assay.formats import segmentation as dataset
 from assay.metrics.segmentation import from_confusion, image_scores, update
 
 TASK = "semantic-segmentation"
+WORST = 8  # images drawn in worst_samples.png
 
 
 def _resize_nearest(pred: NDArray[Any], shape: tuple[int, int]) -> NDArray[Any]:
@@ -69,6 +71,8 @@ class SemanticSegmentation:
                         f"predicted mask {extra[0]} is for an image not in the dataset"
                     )
         cm = np.zeros((n, n), dtype=np.int64)
+        worst: list[tuple[float, int, str, str, NDArray[Any]]] = []
+        worst_seen: list[str] = []
         rows: dict[str, list[Any]] = {"id": [], "mask": [], "pixel_accuracy": [], "IoU": []}
         for image_path, mask_path in items:
             picture = open_image(files.require(image_path, "image"), image_path)
@@ -96,14 +100,56 @@ class SemanticSegmentation:
                 )
             update(cm, truth, pred, ignore)
             accuracy, iou = image_scores(truth, pred, n, ignore)
+            # Keep the predicted masks of the few worst images only: memory stays bounded.
+            heapq.heappush(worst, (-iou, len(worst_seen), image_path, mask_path, pred))
+            worst_seen.append(image_path)
+            if len(worst) > WORST:
+                heapq.heappop(worst)
             rows["id"].append(image_path)
             rows["mask"].append(mask_path)
             rows["pixel_accuracy"].append(accuracy)
             rows["IoU"].append(iou)
+        kept = stage.output_dir / "worst"
+        kept.mkdir(exist_ok=True)
+        listed = []
+        for k, (neg_iou, _, image_path, mask_path, pred) in enumerate(worst):
+            Image.fromarray(pred.astype(np.uint8)).save(kept / f"{k}.png")
+            listed.append(
+                {"file": f"{k}.png", "image": image_path, "mask": mask_path, "IoU": -neg_iou}
+            )
+        (kept / "worst.json").write_text(json.dumps(listed))
         np.save(stage.output_dir / "confusion.npy", cm)
         pq.write_table(pa.table(rows), stage.output_dir / "rows.parquet")
         (stage.output_dir / "classes.json").write_text(json.dumps(data.classes))
         print(f"[assay] shard {stage.shard + 1}/{stage.shards}: {len(items)} images", flush=True)
+
+    def _draw_worst(self, stage: Stage, n: int, path: Path) -> None:
+        """Image, true mask and predicted mask side by side, for the lowest-IoU images."""
+        candidates = []
+        for d in stage.shard_dirs:
+            for item in json.loads((d / "worst" / "worst.json").read_text()):
+                candidates.append((item["IoU"], d / "worst" / item["file"], item))
+        files = Files(stage.data_dir)
+        palette = (np.array(plots.palette(n)) * 255).astype(np.uint8)
+        samples: list[tuple[Any, str, list[plots.Box]]] = []
+        for iou, pred_file, item in sorted(candidates, key=lambda c: c[0])[:WORST]:
+            image_file, mask_file = files.get(item["image"]), files.get(item["mask"])
+            if image_file is None or mask_file is None:
+                continue
+            picture = np.asarray(open_image(image_file, item["image"]).convert("RGB"))
+            truth = np.asarray(Image.open(mask_file))
+            pred = np.asarray(Image.open(pred_file))
+            shown = [picture, palette[np.where(truth < n, truth, 0)], palette[pred]]
+            gap = np.full((picture.shape[0], 2, 3), 255, dtype=np.uint8)
+            row = np.concatenate([shown[0], gap, shown[1], gap, shown[2]], axis=1)
+            samples.append(
+                (
+                    Image.fromarray(row),
+                    f"{item['image']}  IoU {iou:.2f}\nimage | truth | prediction",
+                    [],
+                )
+            )
+        plots.sample_grid(samples, "Lowest-IoU images", path)
 
     def merge(self, stage: Stage) -> None:
         classes: list[str] = json.loads((stage.shard_dirs[0] / "classes.json").read_text())
@@ -123,4 +169,5 @@ class SemanticSegmentation:
             artifacts / "per_class_iou.png",
         )
         plots.confusion_matrix(cm, classes, artifacts / "confusion_matrix.png")
+        self._draw_worst(stage, len(classes), artifacts / "worst_samples.png")
         print(f"[assay] merged {table.num_rows} images: mIoU {metrics['mIoU']:.4f}", flush=True)

@@ -114,6 +114,13 @@ def test_segmentation_forms_and_shards(
     assert ev["samples"] == len(pairs)
     worst = hub.list_samples(ev["id"], order_by="IoU ASC", limit=1)[0]
     assert 0 < worst["IoU"] < 1
+    assert {a["name"] for a in ev["artifacts"]} == {
+        "per_class_iou.png",
+        "confusion_matrix.png",
+        "worst_samples.png",
+    }
+    png = hub.download_artifact(ev["id"], "worst_samples.png", tmp_path / "worst.png")
+    assert png.read_bytes()[:4] == b"\x89PNG"
 
     handler = tmp_path / "handler"
     handler.mkdir()
