@@ -56,29 +56,13 @@ def make(images: int, dets_per_image: int, seed: int = 0) -> tuple[dict[str, Any
     return {"images": imgs, "annotations": anns, "categories": cats}, dets
 
 
-def pycocotools_stats(gt: dict[str, Any], dets: list[Any]) -> list[float]:
-    from pycocotools.coco import COCO
-    from pycocotools.cocoeval import COCOeval
-
+def peer_stats(coco: type, cocoeval: type, gt: dict[str, Any], dets: list[Any]) -> list[float]:
+    """The twelve stats of a pycocotools-style COCO / COCOeval pair."""
     with contextlib.redirect_stdout(io.StringIO()):
-        truth = COCO()
+        truth = coco()
         truth.dataset = copy.deepcopy(gt)
         truth.createIndex()
-        ev = COCOeval(truth, truth.loadRes(copy.deepcopy(dets)), "bbox")
-        ev.evaluate()
-        ev.accumulate()
-        ev.summarize()
-    return [float(x) for x in ev.stats]
-
-
-def faster_stats(gt: dict[str, Any], dets: list[Any]) -> list[float]:
-    from faster_coco_eval import COCO, COCOeval_faster
-
-    with contextlib.redirect_stdout(io.StringIO()):
-        truth = COCO()
-        truth.dataset = copy.deepcopy(gt)
-        truth.createIndex()
-        ev = COCOeval_faster(truth, truth.loadRes(copy.deepcopy(dets)), "bbox")
+        ev = cocoeval(truth, truth.loadRes(copy.deepcopy(dets)), "bbox")
         ev.evaluate()
         ev.accumulate()
         ev.summarize()
@@ -92,14 +76,16 @@ def timed(fn, *args):  # type: ignore[no-untyped-def]
 
 
 def main() -> None:
-    import faster_coco_eval  # noqa: F401  (imported before any timing)
-    import pycocotools.cocoeval  # noqa: F401
+    from faster_coco_eval import COCO as FasterCOCO  # imported before any timing
+    from faster_coco_eval import COCOeval_faster
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
 
     for images, per in ((5000, 100), (50, 1000)):
         gt, dets = make(images, per)
         ours, t_ours = timed(coco_bbox, gt, dets)
-        ref, t_ref = timed(pycocotools_stats, gt, dets)
-        fast, t_fast = timed(faster_stats, gt, dets)
+        ref, t_ref = timed(peer_stats, COCO, COCOeval, gt, dets)
+        fast, t_fast = timed(peer_stats, FasterCOCO, COCOeval_faster, gt, dets)
         assert max(abs(ours[k] - r) for k, r in zip(STAT_KEYS, ref, strict=True)) <= 1e-9
         assert max(abs(a - b) for a, b in zip(fast, ref, strict=True)) <= 1e-9
         print(

@@ -14,42 +14,20 @@ from PIL import Image
 from sklearn import metrics as skm
 
 from assay import errors, hub
-from tests.conftest import ROOT
+from tests.integration.evaluators.helpers import commit_dir, digits_prepare, run_job
 
 pytest.importorskip("skl2onnx")
 
 
-def _commit(
-    type_: str, folder: str, name: str, directory: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    try:
-        f = hub.create_folder(type_=type_, name=folder)
-    except errors.Conflict:
-        f = hub.get_folder(type_=type_, name=folder)
-    asset = f.create_asset(name=name)
-    monkeypatch.chdir(directory)  # "." keeps the directory's files at the asset's root
-    asset.create_commit(message=name, add=["."])
-    monkeypatch.chdir(ROOT)
-
-
 def _run(model: str, dataset: str, name: str, **params: object) -> hub.Version:
-    job = hub.create_job(
-        name=name, type="image-classification", model=model, dataset=dataset, params=params
-    )
-    return job.get_version("V0001").wait(timeout=300)
+    return run_job("image-classification", model, dataset, name, **params)
 
 
 @pytest.fixture
 def digits(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("prepare", ROOT / "examples/digits/prepare.py")
-    assert spec and spec.loader
-    prepare = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(prepare)
-    prepare.prepare(tmp_path / "model", tmp_path / "data", test_size=0.3)
-    _commit("model", "digits", "logreg", tmp_path / "model", monkeypatch)
-    _commit("dataset", "digits", "test", tmp_path / "data", monkeypatch)
+    digits_prepare().prepare(tmp_path / "model", tmp_path / "data", test_size=0.3)
+    commit_dir("model", "digits", "logreg", tmp_path / "model", monkeypatch)
+    commit_dir("dataset", "digits", "test", tmp_path / "data", monkeypatch)
     return tmp_path
 
 
@@ -151,7 +129,7 @@ def test_handler_and_predictions_file_forms(
     home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rows = _colour_dataset(tmp_path / "data")
-    _commit("dataset", "colours", "set", tmp_path / "data", monkeypatch)
+    commit_dir("dataset", "colours", "set", tmp_path / "data", monkeypatch)
     handler_dir = tmp_path / "handler"
     (handler_dir / "colourpkg").mkdir(parents=True)
     (handler_dir / "colourpkg" / "__init__.py").write_text("")
@@ -159,7 +137,7 @@ def test_handler_and_predictions_file_forms(
     (handler_dir / "assay.yaml").write_text(
         "task: image-classification\nformat: handler\nhandler: colourpkg.model:Dominant\n"
     )
-    _commit("model", "colours", "handler", handler_dir, monkeypatch)
+    commit_dir("model", "colours", "handler", handler_dir, monkeypatch)
     v = _run("colours/handler", "colours/set", "h", batch_size=5)
     assert v.status == "Completed", v.data["message"]
     y_true = [["red", "green", "blue"].index(label) for _, label in rows]
@@ -189,7 +167,7 @@ def test_handler_and_predictions_file_forms(
     (preds_dir / "assay.yaml").write_text(
         "task: image-classification\nformat: predictions\npredictions: preds.jsonl\n"
     )
-    _commit("model", "colours", "preds", preds_dir, monkeypatch)
+    commit_dir("model", "colours", "preds", preds_dir, monkeypatch)
     v = _run("colours/preds", "colours/set", "p", shards=2)
     assert v.status == "Completed", v.data["message"]
     assert v.metrics is not None
@@ -222,13 +200,7 @@ def test_bad_input_fails_the_version_with_the_reason(
         "return ['red'] * len(b)\n"
     )
     if break_it == "bad-size":
-        import importlib.util
-
-        spec = importlib.util.spec_from_file_location("prep", ROOT / "examples/digits/prepare.py")
-        assert spec and spec.loader
-        prep = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(prep)
-        prep.prepare(model, tmp_path / "digits-data", test_size=0.05)
+        digits_prepare().prepare(model, tmp_path / "digits-data", test_size=0.05)
         manifest = (model / "assay.yaml").read_text().replace("size: [8, 8]", "size: [9, 9]")
         manifest = manifest.replace(
             'labels: ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]',
@@ -254,8 +226,8 @@ def test_bad_input_fails_the_version_with_the_reason(
         (model / "assay.yaml").write_text(manifest)
     if handler:
         (model / "h.py").write_text(handler)
-    _commit("dataset", "c", "d", data, monkeypatch)
-    _commit("model", "c", "m", model, monkeypatch)
+    commit_dir("dataset", "c", "d", data, monkeypatch)
+    commit_dir("model", "c", "m", model, monkeypatch)
     v = _run("c/m", "c/d", "bad")
     assert v.status == "Failed"
     assert message in v.data["message"], v.data["message"]

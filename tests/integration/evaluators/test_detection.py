@@ -16,8 +16,9 @@ from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
 from assay import hub
-from tests.integration.evaluators.test_classification import _commit
+from tests.integration.evaluators.helpers import commit_dir, run_job, write_model
 
+PREDICTIONS = "task: object-detection\nformat: predictions\npredictions: results.json\n"
 KEYS = ("AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl")
 
 
@@ -113,14 +114,9 @@ def test_detection_equals_pycocotools_across_shards_and_forms(
     home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     gt, dets = _dataset(tmp_path / "data")
-    _commit("dataset", "coco", "toy", tmp_path / "data", monkeypatch)
-    preds = tmp_path / "preds"
-    preds.mkdir()
-    (preds / "results.json").write_text(json.dumps(dets))
-    (preds / "assay.yaml").write_text(
-        "task: object-detection\nformat: predictions\npredictions: results.json\n"
-    )
-    _commit("model", "coco", "preds", preds, monkeypatch)
+    commit_dir("dataset", "coco", "toy", tmp_path / "data", monkeypatch)
+    preds = write_model(tmp_path / "preds", PREDICTIONS, {"results.json": json.dumps(dets)})
+    commit_dir("model", "coco", "preds", preds, monkeypatch)
 
     stats, per_class = _pycocotools(gt, dets)
     job = hub.create_job(
@@ -162,7 +158,7 @@ def test_detection_equals_pycocotools_across_shards_and_forms(
     (handler / "assay.yaml").write_text(
         "task: object-detection\nformat: handler\nhandler: fromcolour:FromColour\n"
     )
-    _commit("model", "coco", "handler", handler, monkeypatch)
+    commit_dir("model", "coco", "handler", handler, monkeypatch)
     h = hub.create_job(
         name="det-h",
         type="object-detection",
@@ -200,19 +196,10 @@ def test_detection_bad_input(
     gt, dets = _dataset(tmp_path / "data", n=8)
     mutate(gt, dets)
     (tmp_path / "data" / "annotations.json").write_text(json.dumps(gt))
-    _commit("dataset", "coco", "bad", tmp_path / "data", monkeypatch)
-    preds = tmp_path / "preds"
-    preds.mkdir()
-    (preds / "results.json").write_text(json.dumps(dets))
-    (preds / "assay.yaml").write_text(
-        "task: object-detection\nformat: predictions\npredictions: results.json\n"
-    )
-    _commit("model", "coco", "p", preds, monkeypatch)
-    v = (
-        hub.create_job(name="bad", type="object-detection", model="coco/p", dataset="coco/bad")
-        .get_version("V0001")
-        .wait(timeout=300)
-    )
+    commit_dir("dataset", "coco", "bad", tmp_path / "data", monkeypatch)
+    preds = write_model(tmp_path / "preds", PREDICTIONS, {"results.json": json.dumps(dets)})
+    commit_dir("model", "coco", "p", preds, monkeypatch)
+    v = run_job("object-detection", "coco/p", "coco/bad", "bad")
     assert v.status == "Failed"
     assert message in v.data["message"], v.data["message"]
     assert hub.list_evaluation() == []
@@ -225,7 +212,7 @@ def test_onnx_detection_model(home: Path, tmp_path: Path, monkeypatch: pytest.Mo
     from onnx import TensorProto, helper
 
     gt, _ = _dataset(tmp_path / "data", n=6)
-    _commit("dataset", "coco", "small", tmp_path / "data", monkeypatch)
+    commit_dir("dataset", "coco", "small", tmp_path / "data", monkeypatch)
     boxes = [[4.0, 4.0, 20.0, 12.0], [8.0, 8.0, 30.0, 30.0]]
     scores, labels = [0.9, 0.4], [2, 7]
 
@@ -256,7 +243,7 @@ def test_onnx_detection_model(home: Path, tmp_path: Path, monkeypatch: pytest.Mo
         "task: object-detection\nformat: onnx\nonnx:\n  file: det.onnx\n  input: image\n"
         "  size: [32, 32]\n  output: detections\n  box_format: xyxy\n"
     )
-    _commit("model", "coco", "onnx", tmp_path / "onnx", monkeypatch)
+    commit_dir("model", "coco", "onnx", tmp_path / "onnx", monkeypatch)
 
     expected = []
     for im in gt["images"]:

@@ -13,9 +13,10 @@ from PIL import Image
 
 from assay import hub
 from assay.metrics.segmentation import from_confusion, update
-from tests.integration.evaluators.test_classification import _commit
+from tests.integration.evaluators.helpers import commit_dir, run_job, write_model
 
 CLASSES = ["red", "green", "blue"]
+HANDLER_MANIFEST = "task: semantic-segmentation\nformat: handler\nhandler: dom:Dominant\n"
 
 
 def _dataset(
@@ -84,7 +85,7 @@ def test_segmentation_forms_and_shards(
     home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pairs = _dataset(tmp_path / "data")
-    _commit("dataset", "seg", "colours", tmp_path / "data", monkeypatch)
+    commit_dir("dataset", "seg", "colours", tmp_path / "data", monkeypatch)
     expected = _expected(pairs)
 
     preds = tmp_path / "preds"
@@ -94,7 +95,7 @@ def test_segmentation_forms_and_shards(
     (preds / "assay.yaml").write_text(
         "task: semantic-segmentation\nformat: predictions\npredictions: masks\n"
     )
-    _commit("model", "seg", "preds", preds, monkeypatch)
+    commit_dir("model", "seg", "preds", preds, monkeypatch)
     job = hub.create_job(
         name="seg",
         type="semantic-segmentation",
@@ -122,13 +123,8 @@ def test_segmentation_forms_and_shards(
     png = hub.download_artifact(ev["id"], "worst_samples.png", tmp_path / "worst.png")
     assert png.read_bytes()[:4] == b"\x89PNG"
 
-    handler = tmp_path / "handler"
-    handler.mkdir()
-    (handler / "dom.py").write_text(HANDLER)
-    (handler / "assay.yaml").write_text(
-        "task: semantic-segmentation\nformat: handler\nhandler: dom:Dominant\n"
-    )
-    _commit("model", "seg", "handler", handler, monkeypatch)
+    handler = write_model(tmp_path / "handler", HANDLER_MANIFEST, {"dom.py": HANDLER})
+    commit_dir("model", "seg", "handler", handler, monkeypatch)
     h = (
         hub.create_job(
             name="seg-h", type="semantic-segmentation", model="seg/handler", dataset="seg/colours"
@@ -142,11 +138,11 @@ def test_segmentation_forms_and_shards(
     # ONNX on images of the model's input size (no resizing): the same answers as the
     # handler, so the same numbers as computing them here.
     square = _dataset(tmp_path / "square", n=4, square=True)
-    _commit("dataset", "seg", "square", tmp_path / "square", monkeypatch)
+    commit_dir("dataset", "seg", "square", tmp_path / "square", monkeypatch)
     model = tmp_path / "onnx"
     model.mkdir()
     _onnx_model(model)
-    _commit("model", "seg", "onnx", model, monkeypatch)
+    commit_dir("model", "seg", "onnx", model, monkeypatch)
     o = (
         hub.create_job(
             name="seg-o", type="semantic-segmentation", model="seg/onnx", dataset="seg/square"
@@ -174,19 +170,10 @@ def test_bad_masks_fail_with_the_file_named(
         Image.fromarray(np.full((13, 16), 7, dtype=np.uint8)).save(mask)
     else:
         mask.unlink()
-    _commit("dataset", "seg", "bad", tmp_path / "data", monkeypatch)
-    handler = tmp_path / "handler"
-    handler.mkdir()
-    (handler / "dom.py").write_text(HANDLER)
-    (handler / "assay.yaml").write_text(
-        "task: semantic-segmentation\nformat: handler\nhandler: dom:Dominant\n"
-    )
-    _commit("model", "seg", "h", handler, monkeypatch)
-    v = (
-        hub.create_job(name="bad", type="semantic-segmentation", model="seg/h", dataset="seg/bad")
-        .get_version("V0001")
-        .wait(timeout=300)
-    )
+    commit_dir("dataset", "seg", "bad", tmp_path / "data", monkeypatch)
+    handler = write_model(tmp_path / "handler", HANDLER_MANIFEST, {"dom.py": HANDLER})
+    commit_dir("model", "seg", "h", handler, monkeypatch)
+    v = run_job("semantic-segmentation", "seg/h", "seg/bad", "bad")
     assert v.status == "Failed"
     assert message in v.data["message"], v.data["message"]
     assert "01.png" in v.data["message"]
