@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -15,29 +18,67 @@ from assay.core.errors import InvalidInput
 
 def open_image(path: Path, name: str) -> Image.Image:
     try:
-        with Image.open(path) as img:
-            img.load()
-            return img.copy()
+        with open(path, "rb") as f:
+            img = Image.open(f)
+            img.load()  # decoded now, so the file may close
+            return img
     except (UnidentifiedImageError, OSError) as exc:
         raise InvalidInput(f"image {name} does not decode: {exc}") from None
 
 
 def preprocess(images: list[Image.Image], spec: OnnxSpec) -> NDArray[Any]:
-    """Resize, convert colour, scale and normalise a batch into the model's layout."""
+    """Resize, convert colour, scale and normalise a batch into the model's layout.
+
+    Pixels stay uint8 until the end, then go through a per-channel lookup table of
+    ``(v * scale - mean) / std`` computed in float64: the numbers of the float64 formula at
+    a fraction of its cost (one pass over the batch instead of five)."""
     h, w = spec.size
     mode = "L" if spec.color == "gray" else "RGB"
     arrays = []
     for img in images:
-        a = np.asarray(
-            img.convert(mode).resize((w, h), Image.Resampling.BILINEAR), dtype=np.float64
-        )
-        if a.ndim == 2:
-            a = a[:, :, None]
-        if spec.color == "bgr":
-            a = a[:, :, ::-1]
-        arrays.append(a)
-    batch = np.stack(arrays) * spec.scale
-    batch = (batch - np.asarray(spec.mean)) / np.asarray(spec.std)
+        if img.mode != mode:
+            img = img.convert(mode)
+        if img.size != (w, h):
+            img = img.resize((w, h), Image.Resampling.BILINEAR)
+        arrays.append(np.asarray(img))
+    batch = np.stack(arrays)
+    if batch.ndim == 3:
+        batch = batch[:, :, :, None]
+    if spec.color == "bgr":
+        batch = batch[:, :, :, ::-1]
+    channels = batch.shape[3]
+    values = np.arange(256, dtype=np.float64)[None, :] * spec.scale
+    mean = np.broadcast_to(np.asarray(spec.mean, dtype=np.float64), (channels,))[:, None]
+    std = np.broadcast_to(np.asarray(spec.std, dtype=np.float64), (channels,))[:, None]
+    table = ((values - mean) / std).astype(spec.dtype)  # (channels, 256)
     if spec.layout == "NCHW":
         batch = batch.transpose(0, 3, 1, 2)
-    return np.ascontiguousarray(batch, dtype=spec.dtype)
+        out = np.empty(batch.shape, dtype=spec.dtype)
+        for c in range(channels):
+            np.take(table[c], batch[:, c], out=out[:, c])
+    else:
+        out = np.empty(batch.shape, dtype=spec.dtype)
+        for c in range(channels):
+            np.take(table[c], batch[:, :, :, c], out=out[:, :, :, c])
+    return out
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def prefetched(items: Iterable[T], load: Callable[[T], R], depth: int = 2) -> Iterator[R]:
+    """``load(item)`` for each item in order, computed up to ``depth`` items ahead in a
+    background thread: decoding the next batch overlaps inference on this one (Pillow's
+    decoders, numpy and onnxruntime release the GIL). An error surfaces at its item."""
+    pool = ThreadPoolExecutor(1, thread_name_prefix="assay-prefetch")
+    pending: deque[Future[R]] = deque()
+    try:
+        for item in items:
+            pending.append(pool.submit(load, item))
+            if len(pending) > depth:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)

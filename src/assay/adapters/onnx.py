@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,9 @@ class OnnxModel:
             providers.insert(0, "CUDAExecutionProvider")
         options = ort.SessionOptions()
         options.log_severity_level = 3
+        # A task's CPU request caps the threads (the worker sets ASSAY_CPUS); outside a task,
+        # onnxruntime picks.
+        options.intra_op_num_threads = int(os.environ.get("ASSAY_CPUS", "0"))
         try:
             self.session = ort.InferenceSession(str(path), options, providers=providers)
         except Exception as exc:  # onnxruntime raises its own untyped errors

@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 
 from assay.adapters import manifest as manifests
 from assay.adapters import runtime
-from assay.adapters.images import open_image, preprocess
+from assay.adapters.images import open_image, prefetched, preprocess
 from assay.core.errors import InvalidInput
 from assay.evaluators import plots
 from assay.evaluators.registry import Stage, evaluator
@@ -111,14 +111,20 @@ class ImageClassification:
             model_labels = manifest.labels or data.labels
             columns = _align(model_labels, data.labels)
             model, handler = runtime.load(stage.model_dir, manifest, stage.params)
-            for batch in _batches(items, batch_size):
+
+            def load(batch: list[tuple[str, int]]) -> tuple[list[tuple[str, int]], Any]:
                 images = [open_image(files.require(p, "image"), p) for p, _ in batch]
-                if model is not None:
+                if model is not None:  # preprocessing too runs ahead of inference
                     assert manifest.onnx is not None
-                    raw: Any = model.scores(preprocess(images, manifest.onnx))
+                    return batch, preprocess(images, manifest.onnx)
+                return batch, images
+
+            for batch, inputs in prefetched(_batches(items, batch_size), load):
+                if model is not None:
+                    raw: Any = model.scores(inputs)
                 else:
                     assert handler is not None
-                    raw = runtime.predict(handler, images, batch[0][0])
+                    raw = runtime.predict(handler, inputs, batch[0][0])
                 self._collect(raw, batch, model_labels, columns, len(data.labels), preds, scores)
         columns_out = {
             "path": pa.array([p for p, _ in items], pa.string()),

@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 
 from assay.adapters import manifest as manifests
 from assay.adapters import runtime
-from assay.adapters.images import open_image, preprocess
+from assay.adapters.images import open_image, prefetched, preprocess
 from assay.core.errors import InvalidInput
 from assay.evaluators import plots
 from assay.evaluators.registry import Stage, evaluator
@@ -84,8 +84,11 @@ class ObjectDetection:
         else:
             model, handler = runtime.load(stage.model_dir, manifest, stage.params)
             labels = manifest.labels
-            for im in images:
-                picture = open_image(files.require(im["file_name"], "image"), im["file_name"])
+
+            def decode(im: dict[str, Any]) -> Any:
+                return open_image(files.require(im["file_name"], "image"), im["file_name"])
+
+            for im, picture in zip(images, prefetched(images, decode), strict=True):
                 if model is not None:
                     assert manifest.onnx is not None
                     found = model.detect(

@@ -9,20 +9,18 @@ import numpy as np
 from numpy.typing import NDArray
 
 
-def _pyplot() -> Any:
-    import matplotlib
+def _figure(**kwargs: Any) -> Any:
+    """A bare Agg figure: no pyplot (its import and global state cost a second per merge)."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    return Figure(**kwargs)
 
 
 def confusion_matrix(cm: NDArray[Any], labels: list[str], path: Path) -> None:
-    plt = _pyplot()
     n = len(labels)
     size = min(4 + n * 0.35, 24)
-    fig, ax = plt.subplots(figsize=(size, size * 0.85))
+    fig = _figure(figsize=(size, size * 0.85))
+    ax = fig.subplots()
     rows = cm.sum(axis=1, keepdims=True)
     norm = np.divide(cm, rows, out=np.zeros(cm.shape, dtype=float), where=rows > 0)
     image = ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
@@ -48,13 +46,12 @@ def confusion_matrix(cm: NDArray[Any], labels: list[str], path: Path) -> None:
     ax.set_title("Confusion matrix")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
 
 
 def per_class_bars(values: dict[str, float], what: str, path: Path) -> None:
-    plt = _pyplot()
     names = list(values)
-    fig, ax = plt.subplots(figsize=(min(4 + len(names) * 0.3, 24), 4))
+    fig = _figure(figsize=(min(4 + len(names) * 0.3, 24), 4))
+    ax = fig.subplots()
     ax.bar(range(len(names)), [values[n] for n in names], color="#4a7ab5")
     if len(names) <= 60:
         ax.set_xticks(range(len(names)), names, rotation=90)
@@ -63,13 +60,12 @@ def per_class_bars(values: dict[str, float], what: str, path: Path) -> None:
     ax.set_title(f"{what} per class")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
 
 
 def pr_curves(curves: dict[str, list[float]], path: Path) -> None:
     """Precision against recall (101 COCO recall points), averaged over classes."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(5, 4))
+    fig = _figure(figsize=(5, 4))
+    ax = fig.subplots()
     recall = np.linspace(0, 1, 101)
     for iou, precision in curves.items():
         ax.plot(recall, precision, label=f"IoU {iou}")
@@ -81,7 +77,6 @@ def pr_curves(curves: dict[str, list[float]], path: Path) -> None:
     ax.set_title("Precision-recall (mean over classes)")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
 
 
 Box = tuple[list[float], str]  # ([x, y, w, h] in image pixels, colour)
@@ -91,12 +86,12 @@ def sample_grid(samples: list[tuple[Any, str, list[Box]]], title: str, path: Pat
     """Images with a caption each (and boxes drawn), e.g. the most confident mistakes."""
     if not samples:
         return
-    plt = _pyplot()
     from matplotlib.patches import Rectangle
 
     cols = min(4, len(samples))
     rows = (len(samples) + cols - 1) // cols
-    fig, axes = plt.subplots(rows, cols, figsize=(3 * cols, 3.2 * rows), squeeze=False)
+    fig = _figure(figsize=(3 * cols, 3.2 * rows))
+    axes = fig.subplots(rows, cols, squeeze=False)
     for ax in axes.ravel():
         ax.axis("off")
     for ax, (image, caption, boxes) in zip(axes.ravel(), samples, strict=False):
@@ -107,11 +102,12 @@ def sample_grid(samples: list[tuple[Any, str, list[Box]]], title: str, path: Pat
     fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
 
 
 def palette(n: int) -> list[tuple[float, float, float]]:
     """n distinct colours (RGB in 0..1) for class maps."""
-    plt = _pyplot()
-    cmap = plt.get_cmap("tab20")
-    return [tuple(cmap(i % 20)[:3]) for i in range(n)]
+    from matplotlib import colormaps
+
+    cmap = colormaps["tab20"]
+    colours = [cmap(i % 20) for i in range(n)]
+    return [(r, g, b) for r, g, b, _a in colours]

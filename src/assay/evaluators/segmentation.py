@@ -20,7 +20,7 @@ from PIL import Image
 
 from assay.adapters import manifest as manifests
 from assay.adapters import runtime
-from assay.adapters.images import open_image, preprocess
+from assay.adapters.images import open_image, prefetched, preprocess
 from assay.core.errors import InvalidInput
 from assay.evaluators import plots
 from assay.evaluators.registry import Stage, evaluator
@@ -74,10 +74,18 @@ class SemanticSegmentation:
         worst: list[tuple[float, int, str, str, NDArray[Any]]] = []
         worst_seen: list[str] = []
         rows: dict[str, list[Any]] = {"id": [], "mask": [], "pixel_accuracy": [], "IoU": []}
-        for image_path, mask_path in items:
+
+        def decode(item: tuple[str, str]) -> tuple[Any, NDArray[Any]]:
+            image_path, mask_path = item
             picture = open_image(files.require(image_path, "image"), image_path)
             size = (picture.height, picture.width)
             truth = dataset.read_mask(files.require(mask_path, "mask"), mask_path, n, ignore, size)
+            return picture, truth
+
+        for (image_path, mask_path), (picture, truth) in zip(
+            items, prefetched(items, decode), strict=True
+        ):
+            size = (picture.height, picture.width)
             if pred_dir is not None:
                 name = Path(mask_path).name
                 if not (pred_dir / name).is_file():

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import shutil
 import socket
@@ -490,6 +491,7 @@ class Scheduler:
             .select_from(Task)
             .where(Task.version_id == version.id, Task.kind == "shard")
         )
+        threads = max(1, math.ceil(version.cpu))
         return TaskSpec(
             storage_url=self.instance.settings.resolved_storage_url,
             workdir=str(workdir),
@@ -511,6 +513,10 @@ class Scheduler:
                 "ASSAY_VERSION": f"V{version.number:04d}",
                 "ASSAY_ATTEMPT": str(task.attempts),
                 "ASSAY_TASK_INDEX": str(task.index),
+                # Thread pools (onnxruntime, BLAS, OpenMP) sized to the task's CPU request, so
+                # parallel shards do not oversubscribe the machine.
+                "ASSAY_CPUS": str(threads),
+                "OMP_NUM_THREADS": str(threads),
             },
         )
 

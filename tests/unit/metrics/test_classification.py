@@ -98,3 +98,18 @@ def test_bad_labels_are_refused() -> None:
         confusion_matrix(np.array([0, 3]), np.array([0, 1]), 3)
     with pytest.raises(ValueError, match="same length"):
         confusion_matrix(np.array([0, 1]), np.array([0]), 3)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_roc_auc_and_log_loss_equal_scikit_learn_with_ties_and_extremes(seed: int) -> None:
+    from assay.metrics.classification import log_loss, roc_auc
+
+    rng = np.random.default_rng(seed)
+    n = 5000
+    positive = rng.random(n) < 0.3
+    score = np.round(rng.random(n) + positive * 0.3, 1)  # a few distinct values: many ties
+    assert roc_auc(positive, score) == pytest.approx(skm.roc_auc_score(positive, score), abs=1e-12)
+    probs = rng.dirichlet(np.ones(4), size=n)
+    probs[:10] = [1.0, 0.0, 0.0, 0.0]  # log(0) is clipped, as scikit-learn clips it
+    y = rng.integers(0, 4, n)
+    assert log_loss(y, probs) == pytest.approx(skm.log_loss(y, probs, labels=range(4)), abs=1e-12)
