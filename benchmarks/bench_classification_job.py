@@ -3,8 +3,9 @@ image-classification job (2 shards of 1 CPU each on this machine's 2 cores) vs r
 over the same images already decoded into batches of 256 (the limit). Prints Assay's share of
 the limit for two models:
 
-- ``cnn``: a small convolutional network (3 conv layers, 32/64/128 channels, random weights)
-  on 64x64 RGB images: inference costs about a millisecond per image, as real models do;
+- ``cnn``: a convolutional network (3 conv layers, 64/128/256 channels, random weights) on
+  64x64 RGB images: about 160 M multiply-adds per image, what a ResNet-18 costs at that
+  resolution, so inference costs what real models cost;
 - ``logreg``: the demo's logistic regression on 8x8 grey digits: inference is nearly free, so
   this row measures Assay's fixed costs (worker start, decoding, merge, pictures).
 
@@ -82,7 +83,7 @@ def _cnn(model_dir: Path) -> None:
 
     rng = np.random.default_rng(0)
     nodes, weights, previous, channels = [], [], "image", 3
-    for i, width in enumerate((32, 64, 128)):
+    for i, width in enumerate((64, 128, 256)):
         w = rng.standard_normal((width, channels, 3, 3)) * (2 / (channels * 9)) ** 0.5
         weights.append(numpy_helper.from_array(w.astype(np.float32), f"w{i}"))
         stride = 1 if i == 0 else 2
@@ -118,13 +119,17 @@ def _cnn(model_dir: Path) -> None:
 
 
 def _limit(model: Path, arrays: Any, output: str) -> float:
-    """Seconds onnxruntime alone takes over the decoded batches (default session options)."""
+    """Seconds onnxruntime alone takes over the decoded batches (default session options),
+    the best of two passes: this machine's timings wander by a fifth between runs."""
     session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
     session.run([output], {"image": arrays[:BATCH]})  # warm up
-    t = time.perf_counter()
-    for start in range(0, len(arrays), BATCH):
-        session.run([output], {"image": arrays[start : start + BATCH]})
-    return time.perf_counter() - t
+    best = float("inf")
+    for _ in range(2):
+        t = time.perf_counter()
+        for start in range(0, len(arrays), BATCH):
+            session.run([output], {"image": arrays[start : start + BATCH]})
+        best = min(best, time.perf_counter() - t)
+    return best
 
 
 def _job(name: str, model_dir: Path, data_dir: Path) -> float:

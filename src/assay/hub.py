@@ -39,11 +39,13 @@ __all__ = [
     "Job",
     "Tag",
     "Version",
+    "create_endpoint",
     "create_evaluation",
     "create_folder",
     "create_job",
     "create_pool",
     "create_user",
+    "delete_endpoint",
     "delete_evaluation",
     "delete_folder",
     "download_artifact",
@@ -53,6 +55,7 @@ __all__ = [
     "get_folder",
     "get_job",
     "get_version",
+    "list_endpoints",
     "list_evaluation",
     "list_folders",
     "list_jobs",
@@ -209,11 +212,13 @@ def create_job(
     launch: str | None = None,
     params: dict[str, Any] | None = None,
     description: str = "",
+    endpoint: str | None = None,
     **resources: Any,
 ) -> Job:
     """Create a job and queue its first version, V0001. ``resources``: pool, timeout, cpu,
     memory (bytes or '8GiB'), gpu, priority, debug; and model_path / data_path (storage
-    locations) instead of model / dataset."""
+    locations) instead of model / dataset. An ``llm`` job names an ``endpoint`` instead of a
+    model."""
     c = client()
     c.post(
         "/jobs",
@@ -225,6 +230,7 @@ def create_job(
             "dataset": ref_of(dataset) if dataset is not None else None,
             "code": ref_of(code) if code is not None else None,
             "launch": launch,
+            "endpoint": endpoint,
             "params": params or {},
             **resources,
         },
@@ -256,6 +262,50 @@ def create_pool(name: str, cpu: float, memory: int | str = 0, gpu: int = 0) -> d
     return client().post(  # type: ignore[no-any-return]
         "/pools", {"name": name, "cpu": cpu, "memory": memory, "gpu": gpu}
     )
+
+
+def create_endpoint(
+    name: str,
+    base_url: str,
+    model: str,
+    api_key: str | None = None,
+    max_concurrency: int = 32,
+    rpm: int | None = None,
+    tpm: int | None = None,
+    price_input: float = 0.0,
+    price_output: float = 0.0,
+    batch: bool = False,
+    model_ref: Asset | Branch | Tag | str | None = None,
+) -> dict[str, Any]:
+    """Register an OpenAI-compatible endpoint for llm jobs. Prices are USD per 1M tokens.
+    The API key is kept by the server and never shown again."""
+    data: dict[str, Any] = client().post(
+        "/endpoints",
+        {
+            "name": name,
+            "baseUrl": base_url,
+            "model": model,
+            "apiKey": api_key,
+            "maxConcurrency": max_concurrency,
+            "rpm": rpm,
+            "tpm": tpm,
+            "priceInput": price_input,
+            "priceOutput": price_output,
+            "batch": batch,
+            "modelRef": ref_of(model_ref) if model_ref is not None else None,
+        },
+    )
+    log.info("Created endpoint %s", name)
+    return data
+
+
+def list_endpoints() -> list[dict[str, Any]]:
+    return client().get("/endpoints")  # type: ignore[no-any-return]
+
+
+def delete_endpoint(name: str) -> None:
+    client().delete(f"/endpoints/{quote(name, safe='')}")
+    log.info("Deleted endpoint %s", name)
 
 
 def list_samples(

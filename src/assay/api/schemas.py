@@ -134,11 +134,12 @@ class EvaluationPublic(BaseModel):
 
     model_config = ConfigDict(protected_namespaces=())
     id: str
-    modelID: str
-    modelRef: str
-    modelCommit: str
+    modelID: str | None
+    modelRef: str | None
+    modelCommit: str | None
     modelBranch: str | None
     modelTags: list[str]
+    endpoint: str | None = None  # llm evaluations: the endpoint measured
     datasetID: str
     datasetRef: str
     datasetCommit: str
@@ -167,6 +168,7 @@ class VersionSettings(Schema):
     data_path: str | None = None
     code: str | None = None
     launch: str | None = None
+    endpoint: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
     pool: str | None = None
     timeout: int | None = Field(default=None, ge=1, le=30 * 24 * 3600)
@@ -217,3 +219,35 @@ class PoolPublic(Schema):
     gpu_used: int
     running: int
     queued: int
+
+
+class EndpointCreate(Schema):
+    name: str
+    base_url: str = Field(max_length=2048)
+    model: str = Field(max_length=256)
+    api_key: str | None = Field(default=None, max_length=4096)
+    max_concurrency: int = Field(default=32, ge=1, le=4096)
+    rpm: int | None = Field(default=None, ge=1)
+    tpm: int | None = Field(default=None, ge=1)
+    price_input: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+    price_output: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+    batch: bool = False
+    model_ref: str | None = Field(default=None, max_length=300)
+
+
+class EndpointPublic(Schema):
+    """An endpoint as every API shows it: never its key."""
+
+    name: str
+    base_url: str
+    model: str
+    has_api_key: bool
+    max_concurrency: int
+    rpm: int | None
+    tpm: int | None
+    price_input: float
+    price_output: float
+    batch: bool
+    model_ref: str | None
+    model_commit: str | None
+    created_at: datetime

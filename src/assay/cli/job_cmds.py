@@ -157,6 +157,9 @@ def create_job(
     type_: Annotated[str, typer.Option("--type", help="evaluation type")] = "custom",
     code: Annotated[str | None, typer.Option(help="code ref (custom jobs)")] = None,
     launch: Annotated[str | None, typer.Option(help=".py launch file in the code")] = None,
+    endpoint: Annotated[
+        str | None, typer.Option(help="inference endpoint evaluated (llm jobs)")
+    ] = None,
     description: Annotated[str, typer.Option(help="what the job is for")] = "",
     param: Param = None,
     pool: Pool = None,
@@ -178,6 +181,7 @@ def create_job(
         type=type_,
         code=code,
         launch=launch,
+        endpoint=endpoint,
         params=_params(param),
         description=description,
         debug=debug,

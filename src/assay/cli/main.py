@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import sys
 
-from assay.cli import account_cmds, eval_cmds, hub_cmds, job_cmds  # noqa: F401  (register commands)
+from assay.cli import (  # noqa: F401  (register commands)
+    account_cmds,
+    eval_cmds,
+    hub_cmds,
+    job_cmds,
+    llm_cmds,
+)
 from assay.cli.app import app
 from assay.core.errors import AssayError
 

@@ -72,8 +72,8 @@ def evaluation_block(ev: dict[str, Any]) -> None:
     pad = 17
     lines = [
         ("ID:", ev["id"]),
-        ("MODEL:", ev["modelRef"]),
-        ("MODEL_COMMIT:", ev["modelCommit"]),
+        ("MODEL:", ev["modelRef"] or f"endpoint {ev.get('endpoint')}"),
+        ("MODEL_COMMIT:", ev["modelCommit"] or "-"),
         ("DATASET:", ev["datasetRef"]),
         ("DATASET_COMMIT:", ev["datasetCommit"]),
         ("SOURCE:", ev["source"]),

@@ -139,15 +139,17 @@ class Tag(Base):
 
 
 class Evaluation(Base):
-    """Metrics bound to one model commit and one dataset commit."""
+    """Metrics bound to one model commit and one dataset commit. An llm evaluation of an
+    endpoint that names no model commit is bound to the dataset commit and the endpoint."""
 
     __tablename__ = "evaluations"
     __table_args__ = (Index("ix_evaluations_created", "created_at"),)
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     owner_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    model_asset_id: Mapped[str] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"))
-    model_commit_id: Mapped[str] = mapped_column(ForeignKey("commits.id"), index=True)
-    model_rev: Mapped[str] = mapped_column(String(80))
+    model_asset_id: Mapped[str | None] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"))
+    model_commit_id: Mapped[str | None] = mapped_column(ForeignKey("commits.id"), index=True)
+    model_rev: Mapped[str | None] = mapped_column(String(80))
+    endpoint: Mapped[str | None] = mapped_column(String(64))  # its name when it was measured
     model_branch: Mapped[str | None] = mapped_column(String(64))
     dataset_asset_id: Mapped[str] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"))
     dataset_commit_id: Mapped[str] = mapped_column(ForeignKey("commits.id"), index=True)
@@ -176,6 +178,31 @@ class Pool(Base):
     cpu: Mapped[float] = mapped_column()
     memory: Mapped[int] = mapped_column(BigInteger)
     gpu: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Endpoint(Base):
+    """An OpenAI-compatible inference endpoint a user evaluates (seed 003's "inference access
+    point"). ``api_key`` is kept here for the workers that call it and is never returned by
+    any API (responses say only whether one is set)."""
+
+    __tablename__ = "endpoints"
+    __table_args__ = (UniqueConstraint("owner_id", "name"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(64))
+    base_url: Mapped[str] = mapped_column(String(2048))
+    model: Mapped[str] = mapped_column(String(256))
+    api_key: Mapped[str | None] = mapped_column(String(4096))
+    max_concurrency: Mapped[int] = mapped_column(default=32)
+    rpm: Mapped[int | None] = mapped_column()
+    tpm: Mapped[int | None] = mapped_column()
+    price_input: Mapped[float] = mapped_column(default=0.0)  # USD per 1M prompt tokens
+    price_output: Mapped[float] = mapped_column(default=0.0)  # USD per 1M completion tokens
+    batch: Mapped[bool] = mapped_column(default=False)  # supports the OpenAI Batch API
+    model_ref: Mapped[str | None] = mapped_column(String(300))
+    model_asset_id: Mapped[str | None] = mapped_column(ForeignKey("assets.id", ondelete="SET NULL"))
+    model_commit_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -226,6 +253,9 @@ class Version(Base):
     code_asset_id: Mapped[str | None] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"))
     code_commit_id: Mapped[str | None] = mapped_column(String(64))
     launch: Mapped[str | None] = mapped_column(String(1024))
+    # An llm job's endpoint, by id: deleting the endpoint leaves the version's record intact.
+    endpoint_id: Mapped[str | None] = mapped_column(String(36))
+    endpoint_name: Mapped[str | None] = mapped_column(String(64))
     params: Mapped[dict[str, Any]] = mapped_column(JSON)
     pool_id: Mapped[str] = mapped_column(ForeignKey("pools.id"))
     cpu: Mapped[float] = mapped_column(default=1.0)

@@ -21,6 +21,7 @@ BUILTIN = {
     "image-classification": "assay.evaluators.classification",
     "object-detection": "assay.evaluators.detection",
     "semantic-segmentation": "assay.evaluators.segmentation",
+    "llm": "assay.evaluators.llm.evaluator",
 }
 
 

@@ -12,6 +12,7 @@ Completed, under a unique version id: results land exactly once.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import math
 import os
@@ -34,6 +35,7 @@ from assay.core.errors import InvalidInput
 from assay.core.states import FINAL, State
 from assay.db.models import (
     Commit,
+    Endpoint,
     Evaluation,
     Job,
     Pool,
@@ -43,7 +45,7 @@ from assay.db.models import (
     utcnow,
 )
 from assay.scheduler import outputs
-from assay.services import history, pools, transitions
+from assay.services import endpoints, history, pools, transitions
 from assay.services.context import Instance
 from assay.worker.spec import RESULT_FILE, TaskSpec
 
@@ -318,7 +320,9 @@ class Scheduler:
             task.state = State.FAILED
             self._end(s, version, State.FAILED, f"bad results: {exc.message}")
             return
-        registered = version.model_commit_id is not None and version.dataset_commit_id is not None
+        registered = (
+            version.model_commit_id is not None or version.endpoint_id is not None
+        ) and version.dataset_commit_id is not None
         message = (
             "completed"
             if registered
@@ -346,6 +350,7 @@ class Scheduler:
                     dataset_commit_id=version.dataset_commit_id,
                     dataset_rev=version.dataset_rev,
                     dataset_branch=version.dataset_branch,
+                    endpoint=version.endpoint_name,
                     metrics=out.metrics,
                     source=version_label(job, version),
                     version_id=version.id,
@@ -447,6 +452,9 @@ class Scheduler:
             task_id, version_id, handle, workdir, log_path, time.monotonic()
         )
 
+    def _llm_env(self, s: Session, job: Job, version: Version) -> dict[str, str]:
+        return _llm_env_for(s, job, version, self.instance.settings.home / "cache")
+
     def _spec(self, s: Session, job: Job, version: Version, task: Task) -> TaskSpec:
         store = self.instance.store
 
@@ -517,8 +525,32 @@ class Scheduler:
                 # parallel shards do not oversubscribe the machine.
                 "ASSAY_CPUS": str(threads),
                 "OMP_NUM_THREADS": str(threads),
+                **(self._llm_env(s, job, version) if task.kind == "shard" else {}),
             },
         )
+
+
+def _llm_env_for(s: Session, job: Job, version: Version, cache_root: Path) -> dict[str, str]:
+    """An llm shard's endpoints (keys included: this task's process alone sees them) and the
+    owner's reply cache."""
+    if version.endpoint_id is None:
+        return {}
+    found = {"model": s.get(Endpoint, version.endpoint_id)}
+    judge = (version.params or {}).get("judge_endpoint")
+    if judge:
+        found["judge"] = s.scalar(
+            select(Endpoint).where(Endpoint.owner_id == job.owner_id, Endpoint.name == judge)
+        )
+    missing = [role for role, e in found.items() if e is None]
+    if missing:
+        raise InvalidInput(
+            f"the {' and '.join(missing)} endpoint of this version was deleted; "
+            "register it again and create a new version"
+        )
+    configs = {role: endpoints.worker_config(e) for role, e in found.items() if e is not None}
+    cache = cache_root / "llm" / job.owner_id
+    cache.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return {"ASSAY_ENDPOINTS": json.dumps(configs), "ASSAY_LLM_CACHE": str(cache)}
 
 
 def _failure(code: int, result: dict[str, object]) -> tuple[bool, str]:

@@ -136,7 +136,9 @@ def list_(
 def to_public(ctx: Ctx, evals: list[Evaluation]) -> list[dict[str, Any]]:
     """The dicts the SDK returns and ``--output json`` prints (seed 001's keys), with the
     names and tags of every evaluation fetched in two queries, not two per row."""
-    asset_ids = {e.model_asset_id for e in evals} | {e.dataset_asset_id for e in evals}
+    asset_ids = {e.model_asset_id for e in evals if e.model_asset_id} | {
+        e.dataset_asset_id for e in evals
+    }
     paths: dict[str, str] = {}
     if asset_ids:
         owner = aliased(User)
@@ -148,7 +150,9 @@ def to_public(ctx: Ctx, evals: list[Evaluation]) -> list[dict[str, Any]]:
         ):
             paths[aid] = f"{uname}/{ftype}/{fname}/{aname}"
     tags = history.tags_by_commit(
-        ctx, [e.model_commit_id for e in evals] + [e.dataset_commit_id for e in evals]
+        ctx,
+        [e.model_commit_id for e in evals if e.model_commit_id]
+        + [e.dataset_commit_id for e in evals],
     )
     creators = (
         dict(
@@ -163,10 +167,11 @@ def to_public(ctx: Ctx, evals: list[Evaluation]) -> list[dict[str, Any]]:
         {
             "id": e.id,
             "modelID": e.model_asset_id,
-            "modelRef": f"{paths[e.model_asset_id]}:{e.model_rev}",
+            "modelRef": f"{paths[e.model_asset_id]}:{e.model_rev}" if e.model_asset_id else None,
             "modelCommit": e.model_commit_id,
             "modelBranch": e.model_branch,
-            "modelTags": tags[e.model_commit_id],
+            "modelTags": tags[e.model_commit_id] if e.model_commit_id else [],
+            "endpoint": e.endpoint,
             "datasetID": e.dataset_asset_id,
             "datasetRef": f"{paths[e.dataset_asset_id]}:{e.dataset_rev}",
             "datasetCommit": e.dataset_commit_id,

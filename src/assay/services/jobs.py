@@ -13,9 +13,9 @@ from assay.core.names import check_name, check_path
 from assay.core.refs import VERSION_NAME as _VERSION
 from assay.core.refs import parse_ref
 from assay.core.states import ACTIVE, State, check
-from assay.db.models import Job, Task, Version, utcnow
+from assay.db.models import Endpoint, Job, Task, Version, utcnow
 from assay.evaluators.registry import BUILTIN
-from assay.services import history, hub, pools, transitions
+from assay.services import endpoints, history, hub, pools, transitions
 from assay.services.context import Ctx
 from assay.storage import locations
 
@@ -36,6 +36,7 @@ class VersionSpec:
     data_path: str | None = None
     code: str | None = None
     launch: str | None = None
+    endpoint: str | None = None  # llm jobs: the endpoint evaluated
     params: dict[str, Any] = field(default_factory=dict)
     pool: str = pools.DEFAULT
     timeout: int = 3600
@@ -128,6 +129,7 @@ def spec_of(v: Version, pool_name: str) -> VersionSpec:
         data_path=v.data_path,
         code=v.code_ref,
         launch=v.launch,
+        endpoint=v.endpoint_name,
         params=dict(v.params),
         pool=pool_name,
         timeout=v.timeout,
@@ -169,7 +171,8 @@ def _new_version(ctx: Ctx, job: Job, spec: VersionSpec) -> Version:
         raise InvalidInput(
             f"timeout must be between 1 and {MAX_TIMEOUT} seconds, not {spec.timeout}"
         )
-    model = _input(ctx, spec.model, spec.model_path, "model")
+    endpoint = _endpoint(ctx, job, spec)
+    model = None if endpoint else _input(ctx, spec.model, spec.model_path, "model")
     dataset = _input(ctx, spec.dataset, spec.data_path, "dataset")
     if isinstance(dataset, hub.Resolved) and job.type != "custom":
         fmt = dataset.info.asset.format
@@ -217,12 +220,14 @@ def _new_version(ctx: Ctx, job: Job, spec: VersionSpec) -> Version:
         state=State.QUEUING,
         queued_at=now,
         created_at=now,
-        **_columns("model", "model_path", spec.model, model),
+        **(_columns("model", "model_path", spec.model, model) if model else {}),
         **_columns("dataset", "data_path", spec.dataset, dataset),
         code_ref=spec.code if code else None,
         code_asset_id=code.info.asset.id if code else None,
         code_commit_id=code.commit.id if code else None,
         launch=spec.launch if code else None,
+        endpoint_id=endpoint.id if endpoint else None,
+        endpoint_name=endpoint.name if endpoint else None,
         params=spec.params,
         pool_id=pool.id,
         cpu=spec.cpu,
@@ -237,6 +242,26 @@ def _new_version(ctx: Ctx, job: Job, spec: VersionSpec) -> Version:
     ctx.session.add_all(_tasks(job, version))
     ctx.session.flush()
     return version
+
+
+def _endpoint(ctx: Ctx, job: Job, spec: VersionSpec) -> Endpoint | None:
+    """An llm job's endpoint (and its judge's, named by a parameter), checked now."""
+    if job.type != "llm":
+        if spec.endpoint:
+            raise InvalidInput(f"--endpoint is for llm jobs; a {job.type} job runs a model")
+        return None
+    if not spec.endpoint:
+        raise InvalidInput("an llm job needs --endpoint NAME (see `assay ls endpoint`)")
+    if spec.model or spec.model_path:
+        raise InvalidInput("an llm job evaluates its --endpoint; it takes no --model")
+    if not spec.dataset and not spec.data_path:
+        raise InvalidInput("an llm job needs --dataset REF (a JSONL dataset, see docs/llm.md)")
+    from assay.evaluators.llm.params import check as check_llm_params
+
+    judge = check_llm_params(spec.params)
+    if judge is not None:
+        endpoints.get(ctx, judge)
+    return endpoints.get(ctx, spec.endpoint)
 
 
 def _shards(params: dict[str, Any]) -> int:

@@ -54,6 +54,7 @@ def version_public(ctx: Ctx, job: Job, versions: list[Version]) -> list[dict[str
             "code": v.code_ref,
             "codeCommit": v.code_commit_id,
             "launch": v.launch,
+            "endpoint": v.endpoint_name,
             "params": v.params,
             "pool": pool_names.get(v.pool_id),
             "cpu": v.cpu,

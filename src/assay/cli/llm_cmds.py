@@ -1,0 +1,86 @@
+"""LLM evaluation: inference endpoints."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+
+from assay import hub
+from assay.cli import render
+from assay.cli.app import OUTPUT_HELP, create, delete, ls
+from assay.core.errors import InvalidInput
+
+Output = Annotated[str, typer.Option("--output", "-o", help=OUTPUT_HELP)]
+
+
+@create.command("endpoint")
+def create_endpoint(
+    name: str,
+    base_url: Annotated[str, typer.Option(help="API root, e.g. http://127.0.0.1:8000/v1")],
+    model: Annotated[str, typer.Option(help="the model name the endpoint serves")],
+    api_key_env: Annotated[
+        str | None,
+        typer.Option(help="environment variable holding the API key (sent once, kept server-side)"),
+    ] = None,
+    max_concurrency: Annotated[int, typer.Option(help="requests in flight at most")] = 32,
+    rpm: Annotated[int | None, typer.Option(help="requests per minute at most")] = None,
+    tpm: Annotated[int | None, typer.Option(help="tokens per minute at most")] = None,
+    price_input: Annotated[float, typer.Option(help="USD per 1M prompt tokens")] = 0.0,
+    price_output: Annotated[float, typer.Option(help="USD per 1M completion tokens")] = 0.0,
+    batch: Annotated[bool, typer.Option("--batch", help="supports the OpenAI Batch API")] = False,
+    model_ref: Annotated[str | None, typer.Option(help="the model asset commit it serves")] = None,
+) -> None:
+    """Register an OpenAI-compatible inference endpoint for llm jobs."""
+    api_key = None
+    if api_key_env is not None:
+        api_key = os.environ.get(api_key_env)
+        if not api_key:
+            raise InvalidInput(f"--api-key-env {api_key_env}: that environment variable is empty")
+    hub.create_endpoint(
+        name,
+        base_url=base_url,
+        model=model,
+        api_key=api_key,
+        max_concurrency=max_concurrency,
+        rpm=rpm,
+        tpm=tpm,
+        price_input=price_input,
+        price_output=price_output,
+        batch=batch,
+        model_ref=model_ref,
+    )
+    render.err.print(f"Created endpoint {name}")
+
+
+@ls.command("endpoint")
+def ls_endpoint(output: Output = "table") -> None:
+    """List your inference endpoints (keys are never shown)."""
+    rows = hub.list_endpoints()
+    if render.check_output(output) == "json":
+        render.as_json(rows)
+        return
+    for r in rows:
+        r["key"] = "set" if r["hasApiKey"] else "-"
+        r["limits"] = f"{r['maxConcurrency']} / {r['rpm'] or '-'} rpm / {r['tpm'] or '-'} tpm"
+        r["prices"] = f"{r['priceInput']:g} / {r['priceOutput']:g}"
+    render.table(
+        rows,
+        [
+            ("NAME", "name"),
+            ("MODEL", "model"),
+            ("BASE URL", "baseUrl"),
+            ("KEY", "key"),
+            ("CONCURRENCY / RPM / TPM", "limits"),
+            ("USD/1M IN / OUT", "prices"),
+            ("BATCH", "batch"),
+        ],
+    )
+
+
+@delete.command("endpoint")
+def delete_endpoint(name: str) -> None:
+    """Delete an endpoint (versions that used it keep their records)."""
+    hub.delete_endpoint(name)
+    render.err.print(f"Deleted endpoint {name}")

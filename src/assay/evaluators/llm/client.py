@@ -1,0 +1,229 @@
+"""Calling an OpenAI-compatible chat endpoint: bounded concurrency, requests- and
+tokens-per-minute limits, retries with exponential backoff and jitter (honouring
+``Retry-After``) on 429, 5xx, timeouts and dropped connections, and a reply cache.
+
+httpx is used directly rather than the openai client: one POST shape, our own retry policy
+(the requests a test server sees must be countable), and less CPU per request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import random
+import time
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from assay.core.errors import AssayError
+
+
+class EndpointRefused(AssayError):
+    """The endpoint refuses us as a whole (bad key, unreachable): stop, do not retry."""
+
+
+@dataclass
+class Reply:
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    latency: float  # seconds of the request that succeeded
+    attempts: int
+    cached: bool = False
+
+
+@dataclass(frozen=True)
+class EndpointConfig:
+    name: str
+    base_url: str
+    model: str
+    api_key: str | None = None
+    max_concurrency: int = 32
+    rpm: int | None = None
+    tpm: int | None = None
+    price_input: float = 0.0
+    price_output: float = 0.0
+    batch: bool = False
+
+    def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
+        return (prompt_tokens * self.price_input + completion_tokens * self.price_output) / 1e6
+
+
+def approx_tokens(messages: list[dict[str, str]]) -> int:
+    """A tokenizer-free estimate: about four characters per token, plus four per message."""
+    return sum(len(m["content"]) // 4 + 4 for m in messages)
+
+
+class RateLimiter:
+    """Sliding one-minute windows of requests and (estimated) tokens."""
+
+    def __init__(self, rpm: int | None, tpm: int | None) -> None:
+        self.rpm, self.tpm = rpm, tpm
+        self.sent: deque[tuple[float, int]] = deque()
+        self.tokens = 0
+        self.lock = asyncio.Lock()
+
+    async def wait(self, tokens: int) -> None:
+        if self.rpm is None and self.tpm is None:
+            return
+        async with self.lock:
+            while True:
+                now = time.monotonic()
+                while self.sent and self.sent[0][0] <= now - 60:
+                    self.tokens -= self.sent.popleft()[1]
+                rpm_ok = self.rpm is None or len(self.sent) < self.rpm
+                tpm_ok = self.tpm is None or not self.sent or self.tokens + tokens <= self.tpm
+                if rpm_ok and tpm_ok:
+                    self.sent.append((now, tokens))
+                    self.tokens += tokens
+                    return
+                await asyncio.sleep(max(self.sent[0][0] + 60 - now, 0.01))
+
+
+class Cache:
+    """Replies by a hash of (endpoint URL, model, messages, generation parameters), one small
+    file each, written atomically: a retried task or a restarted version finds them."""
+
+    def __init__(self, root: Path | None) -> None:
+        self.root = root
+
+    @staticmethod
+    def key(config: EndpointConfig, messages: Any, generation: dict[str, Any]) -> str:
+        blob = json.dumps([config.base_url, config.model, messages, generation], sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+    def get(self, key: str) -> Reply | None:
+        if self.root is None:
+            return None
+        try:
+            data = json.loads((self.root / key[:2] / key).read_text())
+        except (OSError, ValueError):
+            return None
+        return Reply(**{**data, "cached": True})
+
+    def put(self, key: str, reply: Reply) -> None:
+        if self.root is None:
+            return
+        folder = self.root / key[:2]
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".{key}.{os.getpid()}"
+        tmp.write_text(
+            json.dumps(
+                {
+                    "text": reply.text,
+                    "prompt_tokens": reply.prompt_tokens,
+                    "completion_tokens": reply.completion_tokens,
+                    "latency": reply.latency,
+                    "attempts": reply.attempts,
+                }
+            )
+        )
+        os.replace(tmp, folder / key)
+
+
+class ChatClient:
+    def __init__(
+        self,
+        config: EndpointConfig,
+        *,
+        concurrency: int,
+        timeout: float,
+        retries: int,
+        cache: Cache,
+    ) -> None:
+        self.config = config
+        self.gate = asyncio.Semaphore(concurrency)
+        self.limiter = RateLimiter(config.rpm, config.tpm)
+        self.retries = retries
+        self.cache = cache
+        headers = {"Authorization": f"Bearer {config.api_key}"} if config.api_key else {}
+        self.http = httpx.AsyncClient(
+            base_url=config.base_url,
+            headers=headers,
+            timeout=timeout,
+            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+        )
+        self.requests = 0  # sent, retries included
+
+    async def close(self) -> None:
+        await self.http.aclose()
+
+    async def chat(self, messages: list[dict[str, str]], generation: dict[str, Any]) -> Reply:
+        key = self.cache.key(self.config, messages, generation)
+        found = self.cache.get(key)
+        if found is not None:
+            return found
+        body = {"model": self.config.model, "messages": messages, **generation}
+        estimate = approx_tokens(messages) + int(generation.get("max_tokens", 0))
+        url = f"{self.config.base_url}/chat/completions"
+        attempt = 0
+        while True:
+            attempt += 1
+            await self.limiter.wait(estimate)
+            delay: float | None = None
+            async with self.gate:
+                started = time.monotonic()
+                self.requests += 1
+                try:
+                    response = await self.http.post("/chat/completions", json=body)
+                except httpx.TimeoutException:
+                    problem = f"timed out after {self.http.timeout.read}s"
+                except httpx.TransportError as exc:
+                    problem = f"connection failed ({type(exc).__name__}: {exc})"
+                    if attempt > min(self.retries, 2):
+                        raise EndpointRefused(f"cannot reach {url}: {exc}") from None
+                else:
+                    latency = time.monotonic() - started
+                    status = response.status_code
+                    if status in (401, 403):
+                        raise EndpointRefused(
+                            f"{url} answered {status}: check the endpoint's API key"
+                        )
+                    if status == 200:
+                        reply = _parse(response, latency, attempt)
+                        self.cache.put(key, reply)
+                        return reply
+                    problem = f"HTTP {status}: {response.text[:200]}"
+                    if status != 429 and status < 500:
+                        raise ValueError(problem)  # this sample is wrong; others may be fine
+                    delay = _retry_after(response)
+            if attempt > self.retries:
+                raise ValueError(f"{problem} (gave up after {attempt} attempts)")
+            if delay is None:
+                delay = min(0.5 * 2 ** (attempt - 1), 30.0)
+                delay += random.uniform(0, delay)
+            await asyncio.sleep(delay)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    try:
+        return min(max(float(value), 0.0), 60.0) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _parse(response: httpx.Response, latency: float, attempts: int) -> Reply:
+    try:
+        data = response.json()
+        text = data["choices"][0]["message"]["content"]
+    except (ValueError, KeyError, IndexError, TypeError):
+        raise ValueError(
+            f"the reply has no choices[0].message.content: {response.text[:200]!r}"
+        ) from None
+    if not isinstance(text, str):
+        raise ValueError("the reply's message content is not text")
+    usage = data.get("usage") or {}
+    return Reply(
+        text=text,
+        prompt_tokens=int(usage.get("prompt_tokens") or 0),
+        completion_tokens=int(usage.get("completion_tokens") or 0),
+        latency=latency,
+        attempts=attempts,
+    )

@@ -1,0 +1,267 @@
+"""llm jobs end to end against our own OpenAI-compatible server on loopback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from assay import errors, hub
+from tests.integration.evaluators.helpers import commit_dir
+from tests.support.openai_server import Behaviour, serve
+
+KEY = "sk-test-secret-0123456789"
+
+
+def _dataset(tmp_path: Path, name: str, lines: list[dict[str, Any]], mp: pytest.MonkeyPatch) -> str:
+    d = tmp_path / name
+    d.mkdir()
+    (d / "data.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    commit_dir("dataset", "qa", name, d, mp)
+    return f"qa/{name}"
+
+
+def _samples(v: hub.Version) -> list[dict[str, Any]]:
+    return hub.list_samples(v.data["evaluationId"], limit=100)
+
+
+def _run(name: str, endpoint: str, dataset: str, **params: object) -> hub.Version:
+    job = hub.create_job(name=name, type="llm", endpoint=endpoint, dataset=dataset, params=params)
+    return job.get_version("V0001").wait(timeout=300)
+
+
+SINGLE = [
+    {"id": "q1", "prompt": "capital of France?", "reference": "Paris", "keywords": ["paris"]},
+    {"id": "q2", "prompt": "2+2?", "reference": "4", "keywords": ["four", "4"]},
+    {"id": "q3", "prompt": "colour of the sky?", "reference": "Blue", "keywords": ["blue"]},
+    {"id": "q4", "prompt": "largest planet?", "reference": "Jupiter", "keywords": ["jupiter"]},
+]
+TABLE = {
+    "capital of France?": "Paris, of course.",
+    "2+2?": "  4  ",
+    "colour of the sky?": "It is blue.",
+    "largest planet?": "Saturn",
+}
+
+
+def test_single_turn_scores_tokens_cost_and_the_key_stays_secret(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    b = Behaviour(table=TABLE, api_key=KEY)
+    with serve(b) as url:
+        hub.create_endpoint(
+            "fake", base_url=url, model="m1", api_key=KEY, price_input=2.0, price_output=10.0
+        )
+        ds = _dataset(tmp_path, "single", SINGLE, monkeypatch)
+        v = _run("qa", "fake", ds, scoring="exact,prefix,contains,regex", keywords_mode="all")
+    assert v.status == "Completed", v.data["message"]
+    m = v.metrics
+    assert m["exact.accuracy"] == 0.25  # only "  4  " normalises to "4"
+    assert m["prefix.accuracy"] == 0.5  # "paris, of course." starts with "paris"; "4"
+    assert m["contains.accuracy"] == 0.5  # q2 needs "four" and "4": keywords_mode=all
+    assert m["regex.accuracy"] == 0.75  # the reference as a pattern, searched
+    assert m["error_rate"] == 0.0
+    chat = [r for r in b.requests if r["body"]["messages"][-1]["content"] in TABLE]
+    assert len(chat) == 4 and all(r["auth"] == f"Bearer {KEY}" for r in chat)
+    assert all(r["body"]["max_tokens"] == 256 and r["body"]["model"] == "m1" for r in chat)
+    prompt_tokens = sum(len(q["prompt"].split()) for q in SINGLE)
+    completion_tokens = sum(len(t.split()) for t in TABLE.values())
+    assert (m["tokens.prompt"], m["tokens.completion"]) == (prompt_tokens, completion_tokens)
+    assert m["cost"] == pytest.approx((prompt_tokens * 2 + completion_tokens * 10) / 1e6)
+    assert 0 <= m["latency.p50"] <= m["latency.p95"]
+    rows = {r["id"]: r for r in _samples(v)}  # type: ignore[union-attr]
+    assert rows["q4"]["reply"] == "Saturn" and rows["q4"]["exact"] is False
+    assert rows["q1"]["prefix"] is True and rows["q1"]["reference"] == "Paris"
+    # The key is never returned: not by the endpoint list, nor by the version.
+    shown = json.dumps([hub.list_endpoints(), v.data])
+    assert KEY not in shown and hub.list_endpoints()[0]["hasApiKey"] is True
+
+
+def test_retries_on_429_and_500_then_a_sample_error_and_a_malformed_reply(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    b = Behaviour(
+        table=TABLE,
+        faults={
+            "capital of France?": [429, 500],  # retried: third request answers
+            "2+2?": [500] * 10,  # never answers within retries=2
+            "colour of the sky?": ["malformed"],
+        },
+    )
+    with serve(b) as url:
+        hub.create_endpoint("flaky", base_url=url, model="m")
+        ds = _dataset(tmp_path, "flaky", SINGLE, monkeypatch)
+        v = _run("qa", "flaky", ds, scoring="prefix", retries=2, cache=False)
+    assert v.status == "Completed", v.data["message"]
+    seen = [r["body"]["messages"][-1]["content"] for r in b.requests]
+    assert seen.count("capital of France?") == 3
+    assert seen.count("2+2?") == 3  # 1 + retries
+    assert seen.count("colour of the sky?") == 1  # a malformed reply is not retried
+    assert v.metrics["error_rate"] == 0.5
+    assert v.metrics["prefix.accuracy"] == 0.5  # of the two answered: q1 yes, q4 no
+    rows = {r["id"]: r for r in _samples(v)}  # type: ignore[union-attr]
+    assert "HTTP 500" in rows["q2"]["error"] and "gave up after 3 attempts" in rows["q2"]["error"]
+    assert "choices" in rows["q3"]["error"]
+
+
+def test_a_wrong_key_fails_the_version_naming_the_url_without_a_retry_storm(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    b = Behaviour(api_key="right")
+    with serve(b) as url:
+        hub.create_endpoint("locked", base_url=url, model="m", api_key="wrong")
+        ds = _dataset(tmp_path, "locked", SINGLE, monkeypatch)
+        v = _run("qa", "locked", ds, scoring="exact", concurrency=1)
+    assert v.status == "Failed"
+    log = v.logs(0)
+    assert f"{url}/chat/completions answered 401" in log
+    assert len(b.requests) <= 3  # one per task attempt at most, never one per sample retry
+
+
+def test_unreachable_endpoint_fails_fast_naming_the_url(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with serve(Behaviour()) as url:
+        pass  # the port is closed again
+    hub.create_endpoint("gone", base_url=url, model="m")
+    ds = _dataset(tmp_path, "gone", SINGLE, monkeypatch)
+    v = _run("qa", "gone", ds, scoring="exact")
+    assert v.status == "Failed"
+    assert f"cannot reach {url}/chat/completions" in v.logs(0)
+
+
+MULTI = [
+    {
+        "id": "c1",
+        "messages": [
+            {"role": "system", "content": "be brief"},
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "content": "hello"},
+            {"role": "user", "content": "name?"},
+            {"role": "assistant", "content": "Bot"},
+        ],
+    },
+    {
+        "id": "c2",
+        "messages": [
+            {"role": "user", "content": "one"},
+            {"role": "assistant", "content": "1"},
+            {"role": "user", "content": "two"},
+            {"role": "assistant", "content": "2"},
+        ],
+    },
+]
+
+
+@pytest.mark.parametrize("history", ["reference", "model"])
+def test_multi_turn_history_modes_and_per_turn_metrics(
+    history: str, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    b = Behaviour(table={"hi": "hello there", "name?": "Bot", "one": "1", "two": "3"})
+    with serve(b) as url:
+        hub.create_endpoint("chat", base_url=url, model="m")
+        ds = _dataset(tmp_path, "multi", MULTI, monkeypatch)
+        v = _run("qa", "chat", ds, scoring="exact,prefix", history=history)
+    assert v.status == "Completed", v.data["message"]
+    m = v.metrics
+    assert m["turn_1.exact.accuracy"] == 0.5  # "hello there" != "hello"; "1" == "1"
+    assert m["turn_1.prefix.accuracy"] == 1.0
+    assert m["turn_2.exact.accuracy"] == 0.5  # "Bot" yes; "3" no
+    assert m["conversation.exact.accuracy"] == 0.0
+    assert m["conversation.prefix.accuracy"] == 0.5
+    assert m["exact.accuracy"] == 0.5
+    second = next(r for r in b.requests if r["body"]["messages"][-1]["content"] == "name?")
+    said = [x["content"] for x in second["body"]["messages"] if x["role"] == "assistant"]
+    assert said == (["hello"] if history == "reference" else ["hello there"])
+    assert second["body"]["messages"][0] == {"role": "system", "content": "be brief"}
+
+
+def test_judge_scores_and_an_unparseable_judge_is_an_error_not_a_zero(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    good, bad = Behaviour(table=TABLE), Behaviour(judge_reply="I like it a lot!")
+    with serve(good) as url, serve(bad) as bad_url:
+        hub.create_endpoint("model", base_url=url, model="m", price_output=1.0)
+        hub.create_endpoint("judge", base_url=url, model="j", price_input=1.0)
+        hub.create_endpoint("vague", base_url=bad_url, model="j")
+        ds = _dataset(tmp_path, "judged", SINGLE, monkeypatch)
+        v = _run("qa", "model", ds, scoring="prefix,judge", judge_endpoint="judge")
+        w = hub.get_job("qa").create_version(params={"judge_endpoint": "vague"}).wait(timeout=300)
+    assert v.status == "Completed", v.data["message"]
+    assert v.metrics["judge.mean"] == 4.0 and v.metrics["judge.median"] == 4.0
+    assert v.metrics["judge.distribution"] == {"4": 4}
+    assert v.metrics["tokens.judge_prompt"] > 0
+    rows = _samples(v)
+    assert {r["judge_rationale"] for r in rows} == {"mostly right"}
+    assert w.status == "Completed", w.data["message"]
+    assert "judge.mean" not in w.metrics and w.metrics["judge.errors"] == 4
+    assert len(bad.requests) == 4 * 3  # each judged once, then retried twice
+    errors_ = [r["judge_error"] for r in _samples(w)]  # type: ignore[union-attr]
+    assert all("no score from 1 to 5 in 3 tries" in e for e in errors_)
+
+
+def test_replies_are_cached_across_versions_unless_cache_false(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    b = Behaviour(table=TABLE)
+    with serve(b) as url:
+        hub.create_endpoint("c", base_url=url, model="m")
+        ds = _dataset(tmp_path, "cached", SINGLE, monkeypatch)
+        v1 = _run("qa", "c", ds, scoring="exact")
+        v2 = hub.get_job("qa").create_version(params={"scoring": "prefix"}).wait(timeout=300)
+        after_two = len(b.requests)
+        v3 = hub.get_job("qa").create_version(params={"cache": False}).wait(timeout=300)
+    assert (v1.status, v2.status, v3.status) == ("Completed",) * 3
+    assert after_two == 4  # V0002 re-scored the cached replies without a request
+    assert len(b.requests) == 8
+    assert v2.metrics["prefix.accuracy"] == 0.5
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("not json", "data.jsonl line 2 is not JSON"),
+        ('{"id": "x"}', 'data.jsonl line 2: needs a string "prompt" or a "messages" list'),
+        (
+            '{"messages": [{"role": "assistant", "content": "a"}]}',
+            "data.jsonl line 2: roles out of order",
+        ),
+        ('{"prompt": "p", "keywords": "k"}', '"keywords" must be a list of strings'),
+        ('{"id": "q1", "prompt": "p"}', "id 'q1' was already used at data.jsonl line 1"),
+    ],
+)
+def test_bad_dataset_lines_fail_the_version_naming_file_and_line(
+    line: str, message: str, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    d = tmp_path / "bad"
+    d.mkdir()
+    (d / "data.jsonl").write_text(json.dumps(SINGLE[0]) + "\n" + line + "\n")
+    commit_dir("dataset", "qa", "bad", d, monkeypatch)
+    with serve(Behaviour()) as url:
+        hub.create_endpoint("e", base_url=url, model="m")
+        v = _run("qa", "e", "qa/bad", scoring="exact")
+    assert v.status == "Failed"
+    assert message in v.logs(0)
+
+
+def test_bad_job_settings_are_refused_at_creation(home: Path) -> None:
+    with pytest.raises(errors.InvalidInput, match="needs --endpoint"):
+        hub.create_job(name="a", type="llm", dataset="qa/x")
+    with pytest.raises(errors.NotFound, match="no endpoint 'nope'"):
+        hub.create_job(name="a", type="llm", endpoint="nope", dataset="qa/x")
+    hub.create_endpoint("e", base_url="http://127.0.0.1:9/v1", model="m")
+    with pytest.raises(errors.InvalidInput, match="scoring: unknown bleu"):
+        hub.create_job(
+            name="a", type="llm", endpoint="e", dataset="d/x", params={"scoring": "bleu"}
+        )
+    with pytest.raises(errors.InvalidInput, match="judge_endpoint"):
+        hub.create_job(
+            name="a", type="llm", endpoint="e", dataset="d/x", params={"scoring": "judge"}
+        )
+    with pytest.raises(errors.InvalidInput, match="not an http"):
+        hub.create_endpoint("f", base_url="file:///etc/passwd", model="m")
+    with pytest.raises(errors.Conflict):
+        hub.create_endpoint("e", base_url="http://127.0.0.1:9/v1", model="m")
+    assert hub.list_jobs() == [] and [e["name"] for e in hub.list_endpoints()] == ["e"]
