@@ -50,6 +50,7 @@ __all__ = [
     "delete_folder",
     "download_artifact",
     "errors",
+    "estimate",
     "get_asset",
     "get_evaluation",
     "get_folder",
@@ -297,6 +298,16 @@ def create_endpoint(
     )
     log.info("Created endpoint %s", name)
     return data
+
+
+def estimate(
+    endpoint: str, dataset: Asset | Branch | Tag | str, params: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Input and output tokens and the cost of an llm job, before running it."""
+    return client().post(  # type: ignore[no-any-return]
+        f"/endpoints/{quote(endpoint, safe='')}/estimate",
+        {"dataset": ref_of(dataset), "params": params or {}},
+    )
 
 
 def list_endpoints() -> list[dict[str, Any]]:

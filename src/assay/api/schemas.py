@@ -251,3 +251,8 @@ class EndpointPublic(Schema):
     model_ref: str | None
     model_commit: str | None
     created_at: datetime
+
+
+class EstimateRequest(Schema):
+    dataset: str = Field(max_length=300)
+    params: dict[str, Any] = Field(default_factory=dict)

@@ -91,6 +91,26 @@ def _print_version(data: dict[str, Any], output: str) -> None:
     ]
     if data.get("code"):
         rows.append(("CODE", f"{data['code']} @ {data['codeCommit']} ({data['launch']})"))
+    if data.get("endpoint"):
+        rows.append(("ENDPOINT", data["endpoint"]))
+    estimate = data.get("estimate")
+    if estimate:
+        rows.append(
+            (
+                "ESTIMATE",
+                f"{estimate['inputTokens']:,} in + {estimate['outputTokens']:,} out tokens, "
+                f"${estimate['cost']['total']:.4f}",
+            )
+        )
+        m = data.get("metrics") or {}
+        if "cost" in m:
+            rows.append(
+                (
+                    "ACTUAL",
+                    f"{m['tokens.prompt']:,} in + {m['tokens.completion']:,} out tokens, "
+                    f"${m['cost']:.4f}",
+                )
+            )
     rows += [
         ("PARAMS", json.dumps(data["params"])),
         ("POOL", data["pool"]),
@@ -169,11 +189,28 @@ def create_job(
     gpu: Gpu = None,
     priority: Priority = None,
     debug: Annotated[bool, typer.Option("--debug", help="keep the working directory")] = False,
+    max_cost: Annotated[
+        float | None,
+        typer.Option(help="llm: USD; refused if the estimate exceeds it, stopped on reaching it"),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="llm: print the token and cost estimate only")
+    ] = False,
     wait: Wait = False,
     output: Output = "table",
 ) -> None:
     """Create an evaluation job and queue its first version, V0001."""
     render.check_output(output)
+    params = _params(param)
+    if max_cost is not None:
+        params["max_cost"] = max_cost
+    if dry_run:
+        if not endpoint or not dataset:
+            raise InvalidInput("--dry-run estimates an llm job: give --endpoint and --dataset")
+        from assay.cli.llm_cmds import print_estimate
+
+        print_estimate(hub.estimate(endpoint, dataset, params), output)
+        return
     job = hub.create_job(
         name=name,
         model=model,
@@ -182,7 +219,7 @@ def create_job(
         code=code,
         launch=launch,
         endpoint=endpoint,
-        params=_params(param),
+        params=params,
         description=description,
         debug=debug,
         **({"model_path": model_path} if model_path else {}),

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from assay import hub
 from assay.cli import render
-from assay.cli.app import OUTPUT_HELP, create, delete, ls
+from assay.cli.app import OUTPUT_HELP, app, create, delete, ls
 from assay.core.errors import InvalidInput
 
 Output = Annotated[str, typer.Option("--output", "-o", help=OUTPUT_HELP)]
@@ -84,3 +84,46 @@ def delete_endpoint(name: str) -> None:
     """Delete an endpoint (versions that used it keep their records)."""
     hub.delete_endpoint(name)
     render.err.print(f"Deleted endpoint {name}")
+
+
+def print_estimate(e: dict[str, Any], output: str) -> None:
+    if render.check_output(output) == "json":
+        render.as_json(e)
+        return
+    rows = [
+        ("endpoint", e["endpoint"]),
+        ("turns to answer", f"{e['samples']:,}"),
+        ("input tokens", f"{e['inputTokens']:,}  ({e['tokenizer']})"),
+        ("output tokens", f"{e['outputTokens']:,}  ({e['outputFrom']})"),
+    ]
+    if "judgeEndpoint" in e:
+        rows.append(
+            (
+                f"judge ({e['judgeEndpoint']})",
+                f"{e['judgeInputTokens']:,} in, {e['judgeOutputTokens']:,} out",
+            )
+        )
+    cost = e["cost"]
+    rows.append(
+        (
+            "cost (USD)",
+            f"{cost['total']:.4f}  (model {cost['model']:.4f}, judge {cost['judge']:.4f})",
+        )
+    )
+    for key, value in rows:
+        render.out.print(f"{key + ':':<18}{value}", highlight=False)
+
+
+@app.command("estimate")
+def estimate(
+    endpoint: Annotated[str, typer.Option(help="the endpoint to evaluate")],
+    dataset: Annotated[str, typer.Option(help="the JSONL dataset ref")],
+    param: Annotated[
+        list[str] | None, typer.Option("--param", "-p", help="job parameter KEY=VALUE")
+    ] = None,
+    output: Output = "table",
+) -> None:
+    """Tokens and cost of an llm job before running it."""
+    from assay.cli.job_cmds import _params
+
+    print_estimate(hub.estimate(endpoint, dataset, _params(param)), output)

@@ -256,6 +256,7 @@ class Version(Base):
     # An llm job's endpoint, by id: deleting the endpoint leaves the version's record intact.
     endpoint_id: Mapped[str | None] = mapped_column(String(36))
     endpoint_name: Mapped[str | None] = mapped_column(String(64))
+    estimate: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # llm: tokens and cost
     params: Mapped[dict[str, Any]] = mapped_column(JSON)
     pool_id: Mapped[str] = mapped_column(ForeignKey("pools.id"))
     cpu: Mapped[float] = mapped_column(default=1.0)

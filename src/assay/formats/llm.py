@@ -152,15 +152,11 @@ def _conversation(item: Any, where: str, n: int) -> Conversation:
     return Conversation(str(cid), messages, turns)
 
 
-def load(files: Files) -> list[Conversation]:
-    """Every ``*.jsonl`` file at the dataset's root, in path order, validated."""
-    names = [p for p in files.paths() if p.endswith(".jsonl") and "/" not in p]
-    if not names:
-        raise InvalidInput("the dataset holds no .jsonl file at its root (see docs/llm.md)")
+def parse(texts: list[tuple[str, str]]) -> list[Conversation]:
+    """Conversations from (file name, JSONL text) pairs, validated, ids unique."""
     out: list[Conversation] = []
     seen: dict[str, str] = {}
-    for name in names:
-        text = files.require(name, "dataset file").read_text(encoding="utf-8")
+    for name, text in texts:
         for n, line in enumerate(text.splitlines(), 1):
             if not line.strip():
                 continue
@@ -177,3 +173,20 @@ def load(files: Files) -> list[Conversation]:
     if not out:
         raise InvalidInput("the dataset's .jsonl files hold no lines")
     return out
+
+
+def jsonl_names(paths: list[str]) -> list[str]:
+    names = [p for p in paths if p.endswith(".jsonl") and "/" not in p]
+    if not names:
+        raise InvalidInput("the dataset holds no .jsonl file at its root (see docs/llm.md)")
+    return names
+
+
+def load(files: Files) -> list[Conversation]:
+    """Every ``*.jsonl`` file at the dataset's root, in path order, validated."""
+    return parse(
+        [
+            (name, files.require(name, "dataset file").read_text(encoding="utf-8"))
+            for name in jsonl_names(files.paths())
+        ]
+    )

@@ -331,9 +331,13 @@ class Scheduler:
                 "location rather than a registered commit"
             )
         )
-        if not self._end(s, version, State.COMPLETED, message):
+        # An llm version that reached its --max-cost ends Terminated, its answers kept.
+        stopped = _stop_reason(output) if version.endpoint_id else None
+        final, message = (State.TERMINATED, stopped) if stopped else (State.COMPLETED, message)
+        if not self._end(s, version, final, message):
             return
         version.metrics = out.metrics
+        version.partial = bool(stopped)
         task.state = State.COMPLETED
         if not registered:
             return
@@ -357,6 +361,7 @@ class Scheduler:
                     samples_sha256=out.samples_sha256,
                     sample_count=out.sample_count,
                     artifacts=out.artifacts,
+                    partial=bool(stopped),
                 )
             )
 
@@ -551,6 +556,15 @@ def _llm_env_for(s: Session, job: Job, version: Version, cache_root: Path) -> di
     cache = cache_root / "llm" / job.owner_id
     cache.mkdir(parents=True, exist_ok=True, mode=0o700)
     return {"ASSAY_ENDPOINTS": json.dumps(configs), "ASSAY_LLM_CACHE": str(cache)}
+
+
+def _stop_reason(output: Path) -> str | None:
+    """Why an llm merge says its version stopped early (``stopped.txt``), if it does."""
+    path = output / "stopped.txt"
+    if path.is_symlink() or not path.is_file():
+        return None
+    with open(path, encoding="utf-8", errors="replace") as f:
+        return f.read(1000).strip() or None
 
 
 def _failure(code: int, result: dict[str, object]) -> tuple[bool, str]:

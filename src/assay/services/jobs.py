@@ -174,6 +174,7 @@ def _new_version(ctx: Ctx, job: Job, spec: VersionSpec) -> Version:
     endpoint = _endpoint(ctx, job, spec)
     model = None if endpoint else _input(ctx, spec.model, spec.model_path, "model")
     dataset = _input(ctx, spec.dataset, spec.data_path, "dataset")
+    estimate = _estimate(ctx, spec) if endpoint and isinstance(dataset, hub.Resolved) else None
     if isinstance(dataset, hub.Resolved) and job.type != "custom":
         fmt = dataset.info.asset.format
         if fmt is not None and fmt != job.type:
@@ -228,6 +229,7 @@ def _new_version(ctx: Ctx, job: Job, spec: VersionSpec) -> Version:
         launch=spec.launch if code else None,
         endpoint_id=endpoint.id if endpoint else None,
         endpoint_name=endpoint.name if endpoint else None,
+        estimate=estimate,
         params=spec.params,
         pool_id=pool.id,
         cpu=spec.cpu,
@@ -262,6 +264,23 @@ def _endpoint(ctx: Ctx, job: Job, spec: VersionSpec) -> Endpoint | None:
     if judge is not None:
         endpoints.get(ctx, judge)
     return endpoints.get(ctx, spec.endpoint)
+
+
+def _estimate(ctx: Ctx, spec: VersionSpec) -> dict[str, Any]:
+    """An llm version's token and cost estimate (which also validates its dataset now), and
+    the budget: a version whose estimate exceeds ``max_cost`` is refused."""
+    assert spec.endpoint and spec.dataset
+    from assay.services.llm_estimate import estimate
+
+    found = estimate(ctx, spec.endpoint, spec.dataset, spec.params)
+    budget = spec.params.get("max_cost")
+    if budget is not None and found["cost"]["total"] > float(budget):
+        raise InvalidInput(
+            f"the estimated cost ${found['cost']['total']:.4f} exceeds --max-cost "
+            f"${float(budget):.4f} (input {found['inputTokens']:,} tokens, output "
+            f"{found['outputTokens']:,}; see `assay estimate`)"
+        )
+    return found
 
 
 def _shards(params: dict[str, Any]) -> int:

@@ -55,6 +55,7 @@ def version_public(ctx: Ctx, job: Job, versions: list[Version]) -> list[dict[str
             "codeCommit": v.code_commit_id,
             "launch": v.launch,
             "endpoint": v.endpoint_name,
+            "estimate": v.estimate,
             "params": v.params,
             "pool": pool_names.get(v.pool_id),
             "cpu": v.cpu,

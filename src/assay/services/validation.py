@@ -26,12 +26,13 @@ def check_format(type_: str, format_: str) -> None:
 
 
 def _loader(format_: str) -> Callable[[Path], Any]:
-    from assay.formats import classification, coco, segmentation
+    from assay.formats import Files, classification, coco, llm, segmentation
 
     loaders: dict[str, Callable[[Path], Any]] = {
         "image-classification": classification.load,
         "object-detection": coco.load,
         "semantic-segmentation": segmentation.load,
+        "llm": lambda root: llm.load(Files(root)),
     }
     return loaders[format_]
 

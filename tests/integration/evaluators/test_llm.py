@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import signal
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from assay import errors, hub
+from tests.conftest import Server
 from tests.integration.evaluators.helpers import commit_dir
 from tests.support.openai_server import Behaviour, serve
 
@@ -232,18 +237,17 @@ def test_replies_are_cached_across_versions_unless_cache_false(
         ('{"id": "q1", "prompt": "p"}', "id 'q1' was already used at data.jsonl line 1"),
     ],
 )
-def test_bad_dataset_lines_fail_the_version_naming_file_and_line(
+def test_bad_dataset_lines_are_refused_at_creation_naming_file_and_line(
     line: str, message: str, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     d = tmp_path / "bad"
     d.mkdir()
     (d / "data.jsonl").write_text(json.dumps(SINGLE[0]) + "\n" + line + "\n")
     commit_dir("dataset", "qa", "bad", d, monkeypatch)
-    with serve(Behaviour()) as url:
-        hub.create_endpoint("e", base_url=url, model="m")
-        v = _run("qa", "e", "qa/bad", scoring="exact")
-    assert v.status == "Failed"
-    assert message in v.logs(0)
+    hub.create_endpoint("e", base_url="http://127.0.0.1:9/v1", model="m")
+    with pytest.raises(errors.InvalidInput, match=re.escape(message)):
+        _run("qa", "e", "qa/bad", scoring="exact")
+    assert hub.list_jobs() == []
 
 
 def test_bad_job_settings_are_refused_at_creation(home: Path) -> None:
@@ -265,3 +269,171 @@ def test_bad_job_settings_are_refused_at_creation(home: Path) -> None:
     with pytest.raises(errors.Conflict):
         hub.create_endpoint("e", base_url="http://127.0.0.1:9/v1", model="m")
     assert hub.list_jobs() == [] and [e["name"] for e in hub.list_endpoints()] == ["e"]
+
+
+def test_a_killed_worker_is_retried_without_asking_for_finished_samples_again(
+    home: Path, tmp_path: Path, server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hub.login(host=server.url, api_key=server.admin_key)
+    lines = [{"id": f"q{i}", "prompt": f"question {i}", "reference": "x"} for i in range(30)]
+    b = Behaviour(latency=0.15)
+    with serve(b) as url:
+        hub.create_endpoint("slow", base_url=url, model="m", max_concurrency=2)
+        ds = _dataset(tmp_path, "resume", lines, monkeypatch)
+        job = hub.create_job(
+            name="qa", type="llm", endpoint="slow", dataset=ds, params={"scoring": "exact"}
+        )
+        v = job.get_version("V0001")
+        deadline = time.monotonic() + 60
+        while len(b.requests) < 10 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        task = v.tasks()[0]
+        os.killpg(task["pid"], signal.SIGKILL)  # the worker and the evaluator under it
+        seen_at_kill = len(b.requests)
+        v.wait(timeout=120)
+    assert v.status == "Completed", v.data["message"]
+    assert v.tasks()[0]["attempts"] == 2
+    assert v.metrics["samples"] == 30 and v.metrics["error_rate"] == 0
+    asked = [r["body"]["messages"][-1]["content"] for r in b.requests]
+    repeated = {q for q in asked if asked.count(q) > 1}
+    # Only what was in flight when the worker died (at most the concurrency) is asked again.
+    assert seen_at_kill >= 10 and len(repeated) <= 2 and len(asked) <= 32
+
+
+def test_estimate_counts_with_the_models_tokenizer_then_learns_output_from_history(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    words = sorted({w for q in SINGLE for w in q["prompt"].replace("?", " ?").split()})
+    tok = Tokenizer(
+        models.WordLevel({w: i for i, w in enumerate(["[UNK]", *words])}, unk_token="[UNK]")
+    )
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    model_dir = tmp_path / "tok"
+    model_dir.mkdir()
+    tok.save(str(model_dir / "tokenizer.json"))
+    commit_dir("model", "llm", "tok", model_dir, monkeypatch)
+    ds = _dataset(tmp_path, "est", SINGLE, monkeypatch)
+    with serve(Behaviour(table=TABLE)) as url:
+        hub.create_endpoint(
+            "t", base_url=url, model="m", model_ref="llm/tok", price_input=1.0, price_output=2.0
+        )
+        hub.create_endpoint("plain", base_url=url, model="m")
+        first = hub.estimate("t", ds, {"max_tokens": 100})
+        plain = hub.estimate("plain", ds, {})
+        v = _run("qa", "t", ds, scoring="exact")
+        after = hub.estimate("t", ds, {"max_tokens": 100})
+    expected_in = sum(len(tok.encode(q["prompt"]).ids) + 4 for q in SINGLE)
+    assert first["tokenizer"] == "tokenizer.json of llm/tok"
+    assert first["inputTokens"] == expected_in
+    assert first["outputTokens"] == 4 * 100 and "max_tokens" in first["outputFrom"]
+    assert first["cost"]["total"] == pytest.approx((expected_in * 1 + 400 * 2) / 1e6)
+    assert plain["tokenizer"].startswith("approximation")
+    assert plain["inputTokens"] == sum(len(q["prompt"]) // 4 + 4 for q in SINGLE)
+    # The version carries the estimate it was created with, next to what it spent.
+    assert v.data["estimate"]["inputTokens"] == expected_in
+    assert v.metrics["tokens.completion"] == sum(len(t.split()) for t in TABLE.values())
+    assert after["outputTokens"] == v.metrics["tokens.completion"]
+    assert "earlier evaluations" in after["outputFrom"]
+
+
+def test_max_cost_refuses_a_costly_job_and_stops_a_running_one(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines = [{"id": f"q{i}", "prompt": f"question {i}", "reference": "x"} for i in range(6)]
+    b = Behaviour()  # replies "ECHO: question i": 3 completion tokens, whatever max_tokens says
+    with serve(b) as url:
+        hub.create_endpoint("paid", base_url=url, model="m", max_concurrency=1, price_output=1e4)
+        ds = _dataset(tmp_path, "paid", lines, monkeypatch)
+        with pytest.raises(errors.InvalidInput, match=r"estimated cost \$15\.3600 exceeds"):
+            _run("big", "paid", ds, scoring="exact", max_cost=1.0)  # 6 x 256 tokens x $0.01 each
+        assert hub.list_jobs() == [] and b.requests == []
+        v = _run("qa", "paid", ds, scoring="exact", max_tokens=1, max_cost=0.07)
+    assert v.status == "Terminated"
+    assert v.data["message"].startswith("stopped at --max-cost $0.07: 3 of 6 turns asked")
+    assert len(b.requests) == 3 and v.data["partial"] is True
+    assert v.metrics["samples"] == 3 and v.metrics["cost"] == pytest.approx(0.09)
+    assert len(_samples(v)) == 6  # the unasked turns are listed, with why
+
+
+def test_cli_endpoints_estimate_dry_run_and_a_job(
+    cli: Any, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    d = tmp_path / "cli-data"
+    d.mkdir()
+    (d / "data.jsonl").write_text("".join(json.dumps(x) + "\n" for x in SINGLE))
+    b = Behaviour(table=TABLE, api_key=KEY)
+    monkeypatch.setenv("MY_KEY", KEY)
+    with serve(b) as url:
+        r = cli(
+            "create",
+            "endpoint",
+            "gpt",
+            "--base-url",
+            url,
+            "--model",
+            "m1",
+            "--api-key-env",
+            "MY_KEY",
+            "--price-input",
+            "1",
+            "--price-output",
+            "2",
+        )
+        assert r.code == 0, r.err
+        r = cli("ls", "endpoint")
+        assert r.code == 0 and "gpt" in r.out and "set" in r.out and KEY not in r.out
+        assert cli("create", "folder", "dataset/qa").code == 0
+        assert cli("create", "dataset", "qa/cli").code == 0
+        assert cli("commit", "qa/cli", "-m", "data", "-a", "data.jsonl", cwd=d).code == 0
+        r = cli("estimate", "--endpoint", "gpt", "--dataset", "qa/cli", "-p", "max_tokens=10")
+        assert r.code == 0, r.err
+        assert "turns to answer:  4" in r.out and "output tokens:    40" in r.out
+        assert "approximation" in r.out
+        r = cli(
+            "create",
+            "job",
+            "qa",
+            "--type",
+            "llm",
+            "--endpoint",
+            "gpt",
+            "--dataset",
+            "qa/cli",
+            "--dry-run",
+        )
+        assert r.code == 0 and "cost (USD):" in r.out
+        assert cli("ls", "job").out.count("qa") == 0 and b.requests == []  # nothing created
+        r = cli(
+            "create",
+            "job",
+            "qa",
+            "--type",
+            "llm",
+            "--endpoint",
+            "gpt",
+            "--dataset",
+            "qa/cli",
+            "-p",
+            "scoring=prefix",
+            "--wait",
+        )
+        assert r.code == 0, r.err + r.out
+        assert "prefix.accuracy" in r.out
+        r = cli("get", "version", "qa:V0001")
+        assert "ENDPOINT:        gpt" in r.out and "ESTIMATE:" in r.out and "ACTUAL:" in r.out
+        r = cli(
+            "create",
+            "endpoint",
+            "x",
+            "--base-url",
+            url,
+            "--model",
+            "m",
+            "--api-key-env",
+            "UNSET_VARIABLE_X",
+        )
+        assert r.code != 0 and "UNSET_VARIABLE_X" in r.err
+        assert cli("delete", "endpoint", "gpt").code == 0
+        assert "gpt" not in cli("ls", "endpoint").out

@@ -234,6 +234,8 @@ def test_scripts_see_no_spec_no_secrets_and_the_database_is_private(
         "ASSAY_VERSION",
         "ASSAY_ATTEMPT",
         "ASSAY_TASK_INDEX",
+        "ASSAY_CPUS",
+        "OMP_NUM_THREADS",
         "LC_CTYPE",
     }
     assert (home / "assay.db").stat().st_mode & 0o077 == 0

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends
 
 from assay.api import schemas as s
 from assay.api.deps import context, rule
 from assay.db.models import Endpoint
-from assay.services import endpoints
+from assay.services import endpoints, llm_estimate
 from assay.services.context import Ctx
 
 router = APIRouter(prefix="/endpoints", tags=["endpoints"])
@@ -51,3 +53,9 @@ def get(name: str, ctx: Ctx = Context) -> s.EndpointPublic:
 @router.delete("/{name}", openapi_extra=rule("user"))
 def delete(name: str, ctx: Ctx = Context) -> s.Deleted:
     return s.Deleted(deleted=endpoints.delete(ctx, name).name)
+
+
+@router.post("/{name}/estimate", openapi_extra=rule("user"))
+def estimate(name: str, body: s.EstimateRequest, ctx: Ctx = Context) -> dict[str, Any]:
+    """Tokens and cost of evaluating this endpoint on a dataset, before running anything."""
+    return llm_estimate.estimate(ctx, name, body.dataset, body.params)

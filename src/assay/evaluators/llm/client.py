@@ -15,6 +15,7 @@ import os
 import random
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,10 @@ from assay.core.errors import AssayError
 
 class EndpointRefused(AssayError):
     """The endpoint refuses us as a whole (bad key, unreachable): stop, do not retry."""
+
+
+class NotSent(Exception):
+    """The caller's ``allow()`` said no when the request's turn came (a spent budget)."""
 
 
 @dataclass
@@ -154,7 +159,14 @@ class ChatClient:
     async def close(self) -> None:
         await self.http.aclose()
 
-    async def chat(self, messages: list[dict[str, str]], generation: dict[str, Any]) -> Reply:
+    async def chat(
+        self,
+        messages: list[dict[str, str]],
+        generation: dict[str, Any],
+        allow: Callable[[], bool] | None = None,
+    ) -> Reply:
+        """The reply, from the cache or the endpoint. ``allow`` is asked just before each
+        request goes out (after waiting for a slot), so a budget is checked when it counts."""
         key = self.cache.key(self.config, messages, generation)
         found = self.cache.get(key)
         if found is not None:
@@ -168,6 +180,8 @@ class ChatClient:
             await self.limiter.wait(estimate)
             delay: float | None = None
             async with self.gate:
+                if allow is not None and not allow():
+                    raise NotSent
                 started = time.monotonic()
                 self.requests += 1
                 try:

@@ -23,13 +23,15 @@ from assay.core.errors import InvalidInput
 from assay.evaluators import plots
 from assay.evaluators.llm import judge as judges
 from assay.evaluators.llm import scorers
-from assay.evaluators.llm.client import Cache, ChatClient, EndpointConfig, EndpointRefused
+from assay.evaluators.llm.client import Cache, ChatClient, EndpointConfig, EndpointRefused, NotSent
 from assay.evaluators.llm.params import LlmParams, parse
 from assay.evaluators.registry import Stage, evaluator
 from assay.formats import Files
 from assay.formats import llm as dataset
 
 TASK = "llm"
+NOT_ASKED = "not asked: the job's --max-cost was reached"
+STOPPED = "stopped.txt"  # why an llm version stopped early (read by the scheduler)
 
 
 def _endpoints() -> dict[str, EndpointConfig]:
@@ -79,6 +81,9 @@ class _Run:
         self.generation = {"max_tokens": p.max_tokens, "temperature": p.temperature}
         self.done = self.errors = self.tokens_in = self.tokens_out = 0
         self.cost = 0.0
+        # Each shard knows only its own spending: it gets its share of the budget.
+        self.budget = p.max_cost / shares if p.max_cost is not None else None
+        self.stopped = False
         self.started = time.monotonic()
 
     async def turn(
@@ -99,9 +104,10 @@ class _Run:
             "cost": 0.0,
         }
         try:
-            reply = await self.chat.chat(messages, self.generation)
-        except EndpointRefused:
-            raise
+            reply = await self.chat.chat(messages, self.generation, self._within_budget)
+        except NotSent:
+            row["error"] = NOT_ASKED
+            self.stopped = True
         except ValueError as exc:
             row["error"] = str(exc)
             self.errors += 1
@@ -127,6 +133,9 @@ class _Run:
         self.cost += row["cost"]
         self.done += 1
         return row
+
+    def _within_budget(self) -> bool:
+        return self.budget is None or self.cost < self.budget
 
     async def _judge(self, row: dict[str, Any], t: dataset.Turn) -> judges.Verdict:
         assert self.judge is not None
@@ -220,7 +229,9 @@ class LlmEvaluation:
         rows = asyncio.run(run.run(mine))
         pq.write_table(pa.Table.from_pylist(rows), stage.output_dir / "shard.parquet")
         multi = any(c.multi_turn for c in conversations)
-        (stage.output_dir / "info.json").write_text(json.dumps({"multi_turn": multi}))
+        (stage.output_dir / "info.json").write_text(
+            json.dumps({"multi_turn": multi, "stopped": run.stopped})
+        )
         print(
             f"[assay] shard {stage.shard + 1}/{stage.shards}: {len(rows)} turns, "
             f"{run.chat.requests} requests",
@@ -231,11 +242,15 @@ class LlmEvaluation:
         p = parse(stage.params)
         tables = [pq.read_table(d / "shard.parquet") for d in stage.shard_dirs]
         table = pa.concat_tables(tables, promote_options="default")
-        multi = any(
-            json.loads((d / "info.json").read_text())["multi_turn"] for d in stage.shard_dirs
-        )
+        infos = [json.loads((d / "info.json").read_text()) for d in stage.shard_dirs]
+        multi = any(i["multi_turn"] for i in infos)
         rows = table.to_pylist()
         metrics = llm_metrics(rows, p, multi)
+        if any(i["stopped"] for i in infos):  # the scheduler ends the version Terminated
+            (stage.output_dir / STOPPED).write_text(
+                f"stopped at --max-cost ${p.max_cost:g}: {metrics['samples']} of {len(rows)} "
+                f"turns asked, ${metrics['cost']:.4f} spent"
+            )
         (stage.output_dir / "metrics.json").write_text(json.dumps(metrics, allow_nan=False))
         pq.write_table(table, stage.output_dir / "samples.parquet")
         artifacts = stage.output_dir / "artifacts"
@@ -273,6 +288,8 @@ def _rate(values: list[Any]) -> float | None:
 
 
 def llm_metrics(rows: list[dict[str, Any]], p: LlmParams, multi: bool) -> dict[str, Any]:
+    """Every metric over the turns that were asked (a budget stop leaves some unasked)."""
+    rows = [r for r in rows if r["error"] != NOT_ASKED]
     ok = [r for r in rows if r["error"] is None]
     out: dict[str, Any] = {
         "samples": len(rows),

@@ -30,6 +30,7 @@ class LlmParams:
     judge_min: int = 1
     judge_max: int = 5
     judge_retries: int = 2
+    max_cost: float | None = None  # USD: refused above it at creation, stopped at it when running
 
 
 def _bool(key: str, value: Any) -> bool:
@@ -78,6 +79,7 @@ def parse(params: dict[str, Any]) -> LlmParams:
         "judge_min": (int, -1000, 1000),
         "judge_max": (int, -1000, 1000),
         "judge_retries": (int, 0, 10),
+        "max_cost": (float, 0, 1e9),
     }
     for key, (kind, low, high) in bounds.items():
         if key in params:
