@@ -256,3 +256,7 @@ class EndpointPublic(Schema):
 class EstimateRequest(Schema):
     dataset: str = Field(max_length=300)
     params: dict[str, Any] = Field(default_factory=dict)
+
+
+class RescoreRequest(Schema):
+    params: dict[str, Any] = Field(default_factory=dict)

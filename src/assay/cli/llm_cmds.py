@@ -127,3 +127,26 @@ def estimate(
     from assay.cli.job_cmds import _params
 
     print_estimate(hub.estimate(endpoint, dataset, _params(param)), output)
+
+
+@app.command("rescore")
+def rescore(
+    ref: Annotated[str, typer.Argument(help="JOB:VERSION whose stored replies are scored")],
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", "-p", help="changed parameter, e.g. scoring=prefix,judge"),
+    ] = None,
+    wait: Annotated[bool, typer.Option("--wait", help="follow the new version to its end")] = False,
+    output: Output = "table",
+) -> None:
+    """Score an llm version's stored replies again as a new version, without asking the
+    model again (judge calls are made, and cached apart from model calls)."""
+    from assay.cli.job_cmds import _follow, _params, _version
+
+    render.check_output(output)
+    version = _version(ref).rescore(_params(param))
+    render.err.print(f"Queued {version.ref}, re-scoring {ref}")
+    if wait:
+        _follow(version, output)
+    elif output == "json":
+        render.as_json(version.data)

@@ -499,6 +499,9 @@ class Scheduler:
                 for name, path in (("model", version.model_path), ("data", version.data_path))
                 if path is not None
             }
+            source = (version.params or {}).get("rescore_of")
+            if version.endpoint_id and source:
+                inputs["replies"] = _stored_replies(s, version, str(source))
         shard_count = s.scalar(
             select(func.count())
             .select_from(Task)
@@ -556,6 +559,19 @@ def _llm_env_for(s: Session, job: Job, version: Version, cache_root: Path) -> di
     cache = cache_root / "llm" / job.owner_id
     cache.mkdir(parents=True, exist_ok=True, mode=0o700)
     return {"ASSAY_ENDPOINTS": json.dumps(configs), "ASSAY_LLM_CACHE": str(cache)}
+
+
+def _stored_replies(s: Session, version: Version, source: str) -> list[list[object]]:
+    """The per-turn rows of the version an llm re-scoring version scores again."""
+    number = int(source[1:]) if source[:1] == "V" and source[1:].isdigit() else -1
+    sha = s.scalar(
+        select(Evaluation.samples_sha256)
+        .join(Version, Evaluation.version_id == Version.id)
+        .where(Version.job_id == version.job_id, Version.number == number)
+    )
+    if sha is None:
+        raise InvalidInput(f"the replies of {source} are gone; its evaluation was deleted")
+    return [["samples.parquet", sha, 0]]
 
 
 def _stop_reason(output: Path) -> str | None:

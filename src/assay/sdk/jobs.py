@@ -71,6 +71,13 @@ class Version:
         self.data = self._client.get(self._path)
         return self
 
+    def rescore(self, params: dict[str, Any] | None = None) -> Version:
+        """llm: a new version scoring this one's stored replies again (new scorers, a
+        judge) without asking the model again."""
+        return Version(
+            self._client, self._client.post(f"{self._path}/rescore", {"params": params or {}})
+        )
+
     def terminate(self) -> Version:
         self.data = self._client.post(f"{self._path}/terminate", {})
         return self

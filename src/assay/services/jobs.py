@@ -13,7 +13,7 @@ from assay.core.names import check_name, check_path
 from assay.core.refs import VERSION_NAME as _VERSION
 from assay.core.refs import parse_ref
 from assay.core.states import ACTIVE, State, check
-from assay.db.models import Endpoint, Job, Task, Version, utcnow
+from assay.db.models import Endpoint, Evaluation, Job, Task, Version, utcnow
 from assay.evaluators.registry import BUILTIN
 from assay.services import endpoints, history, hub, pools, transitions
 from assay.services.context import Ctx
@@ -22,6 +22,7 @@ from assay.storage import locations
 TYPES = ("custom", *BUILTIN)
 MAX_SHARDS = 64
 RESERVED_PARAMS = ("model_url", "data_url")
+RESCORE_OF = "rescore_of"  # llm: the version whose stored replies are scored again
 _PARAM = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
 MAX_TIMEOUT = 30 * 24 * 3600
 
@@ -141,10 +142,13 @@ def spec_of(v: Version, pool_name: str) -> VersionSpec:
     )
 
 
-def create_version(ctx: Ctx, job_name: str, overrides: dict[str, Any]) -> Version:
-    """Copy the latest version's settings, apply ``overrides``, queue the next version."""
+def create_version(
+    ctx: Ctx, job_name: str, overrides: dict[str, Any], base_version: Version | None = None
+) -> Version:
+    """Copy the latest version's settings (or ``base_version``'s), apply ``overrides``,
+    queue the next version."""
     job = get_job(ctx, job_name)
-    latest = ctx.session.scalar(
+    latest = base_version or ctx.session.scalar(
         select(Version).where(Version.job_id == job.id).order_by(Version.number.desc()).limit(1)
     )
     if latest is None:
@@ -244,6 +248,24 @@ def _new_version(ctx: Ctx, job: Job, spec: VersionSpec) -> Version:
     ctx.session.add_all(_tasks(job, version))
     ctx.session.flush()
     return version
+
+
+def rescore(ctx: Ctx, job_name: str, version_name: str, params: dict[str, Any]) -> Version:
+    """A new version of an llm job that scores ``version_name``'s stored replies again (with
+    ``params`` changed: scorers, judge) without asking the model again."""
+    job, source = get_version(ctx, job_name, version_name)
+    if job.type != "llm":
+        raise InvalidInput(f"only llm versions can be re-scored; {job_name} is {job.type}")
+    samples = ctx.session.scalar(
+        select(Evaluation.samples_sha256).where(Evaluation.version_id == source.id)
+    )
+    if samples is None:
+        raise InvalidInput(
+            f"{job_name}:{version_name} has no stored replies to re-score (it is "
+            f"{source.state}); run it to completion first"
+        )
+    overrides = {"params": {**params, RESCORE_OF: version_name}}
+    return create_version(ctx, job_name, overrides, base_version=source)
 
 
 def _endpoint(ctx: Ctx, job: Job, spec: VersionSpec) -> Endpoint | None:

@@ -423,6 +423,9 @@ def test_cli_endpoints_estimate_dry_run_and_a_job(
         assert "prefix.accuracy" in r.out
         r = cli("get", "version", "qa:V0001")
         assert "ENDPOINT:        gpt" in r.out and "ESTIMATE:" in r.out and "ACTUAL:" in r.out
+        asked = len(b.requests)
+        r = cli("rescore", "qa:V0001", "-p", "scoring=exact", "--wait")
+        assert r.code == 0 and "exact.accuracy" in r.out and len(b.requests) == asked
         r = cli(
             "create",
             "endpoint",
@@ -437,3 +440,21 @@ def test_cli_endpoints_estimate_dry_run_and_a_job(
         assert r.code != 0 and "UNSET_VARIABLE_X" in r.err
         assert cli("delete", "endpoint", "gpt").code == 0
         assert "gpt" not in cli("ls", "endpoint").out
+
+
+def test_rescore_scores_stored_replies_again_without_asking_the_model(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    b = Behaviour(table=TABLE)
+    with serve(b) as url:
+        hub.create_endpoint("m", base_url=url, model="m", price_output=1.0)
+        hub.create_endpoint("judge", base_url=url, model="j")
+        ds = _dataset(tmp_path, "rescore", SINGLE, monkeypatch)
+        v1 = _run("qa", "m", ds, scoring="exact", cache=False)
+        v2 = v1.rescore({"scoring": "prefix,judge", "judge_endpoint": "judge"}).wait(timeout=300)
+    assert (v1.status, v2.status) == ("Completed", "Completed"), v2.data["message"]
+    asked = [r["body"]["model"] for r in b.requests]
+    assert asked.count("m") == 4 and asked.count("j") == 4  # the model was asked once per turn
+    assert v2.data["params"]["rescore_of"] == "V0001"
+    assert v2.metrics["prefix.accuracy"] == 0.5 and v2.metrics["judge.mean"] == 4.0
+    assert v2.metrics["cost"] == 0.0 < v1.metrics["cost"]  # nothing was bought again

@@ -69,6 +69,13 @@ def terminate(name: str, version: str, ctx: Ctx = Context) -> dict[str, Any]:
     return version_public(ctx, job, [jobs.terminate(ctx, job, v)])[0]
 
 
+@router.post("/{name}/versions/{version}/rescore", status_code=201, openapi_extra=rule("user"))
+def rescore(name: str, version: str, body: s.RescoreRequest, ctx: Ctx = Context) -> dict[str, Any]:
+    """llm: a new version scoring this version's stored replies again, with new params."""
+    new = jobs.rescore(ctx, name, version, body.params)
+    return version_public(ctx, jobs.get_job(ctx, name), [new])[0]
+
+
 @router.delete("/{name}/versions/{version}", openapi_extra=rule("user"))
 def delete_version(name: str, version: str, ctx: Ctx = Context) -> s.Deleted:
     job, v = jobs.get_version(ctx, name, version)

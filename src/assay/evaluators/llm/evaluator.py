@@ -23,7 +23,14 @@ from assay.core.errors import InvalidInput
 from assay.evaluators import plots
 from assay.evaluators.llm import judge as judges
 from assay.evaluators.llm import scorers
-from assay.evaluators.llm.client import Cache, ChatClient, EndpointConfig, EndpointRefused, NotSent
+from assay.evaluators.llm.client import (
+    Cache,
+    ChatClient,
+    EndpointConfig,
+    EndpointRefused,
+    NotSent,
+    Reply,
+)
 from assay.evaluators.llm.params import LlmParams, parse
 from assay.evaluators.registry import Stage, evaluator
 from assay.formats import Files
@@ -79,6 +86,12 @@ class _Run:
         if p.judge_rubric:
             self.rubric = Files(stage.data_dir).require(p.judge_rubric, "rubric").read_text()
         self.generation = {"max_tokens": p.max_tokens, "temperature": p.temperature}
+        # A re-scoring version reads the replies of the version it re-scores (the worker puts
+        # them next to the dataset) and never asks the model.
+        self.stored: dict[tuple[str, int], dict[str, Any]] | None = None
+        if stage.params.get("rescore_of"):
+            table = pq.read_table(stage.data_dir.parent / "replies" / "samples.parquet")
+            self.stored = {(r["id"], r["turn"]): r for r in table.to_pylist()}
         self.done = self.errors = self.tokens_in = self.tokens_out = 0
         self.cost = 0.0
         # Each shard knows only its own spending: it gets its share of the budget.
@@ -104,7 +117,7 @@ class _Run:
             "cost": 0.0,
         }
         try:
-            reply = await self.chat.chat(messages, self.generation, self._within_budget)
+            reply = await self._reply(conv.id, t.index, messages)
         except NotSent:
             row["error"] = NOT_ASKED
             self.stopped = True
@@ -118,7 +131,10 @@ class _Run:
                 completion_tokens=reply.completion_tokens,
                 latency=reply.latency,
                 cached=reply.cached,
-                cost=self.model.cost(reply.prompt_tokens, reply.completion_tokens),
+                # Money this version spent: a cached or re-scored reply costs nothing now.
+                cost=0.0
+                if reply.cached
+                else self.model.cost(reply.prompt_tokens, reply.completion_tokens),
             )
             for name in self.p.scoring:
                 if name != "judge":
@@ -133,6 +149,18 @@ class _Run:
         self.cost += row["cost"]
         self.done += 1
         return row
+
+    async def _reply(self, cid: str, turn: int, messages: Any) -> Reply:
+        if self.stored is None:
+            return await self.chat.chat(messages, self.generation, self._within_budget)
+        row = self.stored.get((cid, turn))
+        if row is None:
+            raise ValueError("the re-scored version has no reply for this turn")
+        if row["reply"] is None:
+            raise NotSent if row["error"] == NOT_ASKED else ValueError(row["error"])
+        return Reply(
+            row["reply"], row["prompt_tokens"], row["completion_tokens"], row["latency"], 0, True
+        )
 
     def _within_budget(self) -> bool:
         return self.budget is None or self.cost < self.budget
