@@ -285,7 +285,13 @@ def _endpoint(ctx: Ctx, job: Job, spec: VersionSpec) -> Endpoint | None:
     judge = check_llm_params(spec.params)
     if judge is not None:
         endpoints.get(ctx, judge)
-    return endpoints.get(ctx, spec.endpoint)
+    endpoint = endpoints.get(ctx, spec.endpoint)
+    if spec.params.get("inference") == "batch" and not endpoint.batch:
+        raise InvalidInput(
+            f"endpoint {endpoint.name!r} was not registered as supporting the Batch API "
+            "(--batch); use inference=online"
+        )
+    return endpoint
 
 
 def _estimate(ctx: Ctx, spec: VersionSpec) -> dict[str, Any]:

@@ -458,3 +458,35 @@ def test_rescore_scores_stored_replies_again_without_asking_the_model(
     assert v2.data["params"]["rescore_of"] == "V0001"
     assert v2.metrics["prefix.accuracy"] == 0.5 and v2.metrics["judge.mean"] == 4.0
     assert v2.metrics["cost"] == 0.0 < v1.metrics["cost"]  # nothing was bought again
+
+
+def test_batch_inference_end_to_end_and_a_failed_batch(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    b = Behaviour(table=TABLE, faults={"largest planet?": [500]})
+    failing = Behaviour(batch_outcome="expired")
+    with serve(b) as url, serve(failing) as bad_url:
+        hub.create_endpoint("b", base_url=url, model="m", batch=True, price_output=1.0)
+        hub.create_endpoint("online-only", base_url=url, model="m")
+        hub.create_endpoint("expiring", base_url=bad_url, model="m", batch=True)
+        ds = _dataset(tmp_path, "batch", SINGLE, monkeypatch)
+        v = _run("qa", "b", ds, scoring="exact,prefix", inference="batch", batch_poll=0.05)
+        with pytest.raises(errors.InvalidInput, match="not registered as supporting the Batch"):
+            _run("q2", "online-only", ds, inference="batch")
+        with pytest.raises(errors.InvalidInput, match="history=model"):
+            _run("q3", "b", ds, inference="batch", history="model")
+        w = _run("q4", "expiring", ds, inference="batch", batch_poll=0.05)
+    assert v.status == "Completed", v.data["message"]
+    paths = [r["path"] for r in b.requests]
+    assert "/v1/chat/completions" not in paths  # nothing went online
+    assert paths[:2] == ["/v1/files", "/v1/batches"] and "/v1/batches/batch_0" in paths
+    assert v.metrics["exact.accuracy"] == pytest.approx(1 / 3)  # of the 3 answered
+    assert v.metrics["error_rate"] == 0.25  # the 500 inside the batch is that turn's error
+    assert v.metrics["tokens.completion"] == sum(
+        len(TABLE[q["prompt"]].split()) for q in SINGLE[:3]
+    )
+    artifacts = hub.get_evaluation(v.data["evaluationId"])["artifacts"]
+    assert "batches.json" in [a["name"] for a in artifacts]
+    assert w.status == "Failed"
+    log = w.logs(0)
+    assert "batch batch_0 ended expired" in log and "the batch expired" in log

@@ -23,6 +23,7 @@ from assay.core.errors import InvalidInput
 from assay.evaluators import plots
 from assay.evaluators.llm import judge as judges
 from assay.evaluators.llm import scorers
+from assay.evaluators.llm.batch import run_batch
 from assay.evaluators.llm.client import (
     Cache,
     ChatClient,
@@ -88,6 +89,8 @@ class _Run:
         self.generation = {"max_tokens": p.max_tokens, "temperature": p.temperature}
         # A re-scoring version reads the replies of the version it re-scores (the worker puts
         # them next to the dataset) and never asks the model.
+        self.batched: dict[tuple[str, int], Reply | str] | None = None
+        self.batches: list[dict[str, Any]] = []  # the Batch API jobs this shard ran
         self.stored: dict[tuple[str, int], dict[str, Any]] | None = None
         if stage.params.get("rescore_of"):
             table = pq.read_table(stage.data_dir.parent / "replies" / "samples.parquet")
@@ -129,7 +132,7 @@ class _Run:
                 reply=reply.text,
                 prompt_tokens=reply.prompt_tokens,
                 completion_tokens=reply.completion_tokens,
-                latency=reply.latency,
+                latency=reply.latency if self.batched is None else None,
                 cached=reply.cached,
                 # Money this version spent: a cached or re-scored reply costs nothing now.
                 cost=0.0
@@ -151,6 +154,11 @@ class _Run:
         return row
 
     async def _reply(self, cid: str, turn: int, messages: Any) -> Reply:
+        if self.batched is not None:
+            found = self.batched.get((cid, turn), "the batch was not asked for this turn")
+            if isinstance(found, str):
+                raise ValueError(found)
+            return found
         if self.stored is None:
             return await self.chat.chat(messages, self.generation, self._within_budget)
         row = self.stored.get((cid, turn))
@@ -161,6 +169,40 @@ class _Run:
         return Reply(
             row["reply"], row["prompt_tokens"], row["completion_tokens"], row["latency"], 0, True
         )
+
+    async def _batch(self, conversations: list[dataset.Conversation]) -> None:
+        """inference=batch: every uncached turn in one Batch API job, cached as it returns."""
+        keys: dict[str, tuple[str, int]] = {}
+        requests: dict[str, Any] = {}
+        self.batched = {}
+        for conv in conversations:
+            for t in conv.turns:
+                messages = conv.request(t.index)
+                found = self.chat.cache.get(
+                    self.chat.cache.key(self.model, messages, self.generation)
+                )
+                if found is not None:
+                    self.batched[(conv.id, t.index)] = found
+                    continue
+                cid = f"assay-{len(requests)}"
+                keys[cid] = (conv.id, t.index)
+                requests[cid] = messages
+        if not requests:
+            return
+        replies = await run_batch(
+            self.model,
+            requests,
+            self.generation,
+            poll=self.p.batch_poll,
+            timeout=self.p.request_timeout,
+            record=self.batches,
+        )
+        for cid, reply in replies.items():
+            if cid in keys:
+                self.batched[keys[cid]] = reply
+                if isinstance(reply, Reply):
+                    key = self.chat.cache.key(self.model, requests[cid], self.generation)
+                    self.chat.cache.put(key, reply)
 
     def _within_budget(self) -> bool:
         return self.budget is None or self.cost < self.budget
@@ -230,6 +272,8 @@ class _Run:
 
         reporter = asyncio.create_task(report())
         try:
+            if self.p.inference == "batch" and self.stored is None:
+                await self._batch(conversations)
             results = await asyncio.gather(*(self.conversation(c) for c in conversations))
         except EndpointRefused as exc:
             raise InvalidInput(exc.message) from None
@@ -258,7 +302,7 @@ class LlmEvaluation:
         pq.write_table(pa.Table.from_pylist(rows), stage.output_dir / "shard.parquet")
         multi = any(c.multi_turn for c in conversations)
         (stage.output_dir / "info.json").write_text(
-            json.dumps({"multi_turn": multi, "stopped": run.stopped})
+            json.dumps({"multi_turn": multi, "stopped": run.stopped, "batches": run.batches})
         )
         print(
             f"[assay] shard {stage.shard + 1}/{stage.shards}: {len(rows)} turns, "
@@ -283,6 +327,9 @@ class LlmEvaluation:
         pq.write_table(table, stage.output_dir / "samples.parquet")
         artifacts = stage.output_dir / "artifacts"
         artifacts.mkdir(exist_ok=True)
+        batches = [b for i in infos for b in i.get("batches", [])]
+        if batches:  # the inference runs this version links to
+            (artifacts / "batches.json").write_text(json.dumps(batches, indent=2))
         if "judge.distribution" in metrics:
             dist = metrics["judge.distribution"]
             total = sum(dist.values()) or 1

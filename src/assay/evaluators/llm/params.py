@@ -30,6 +30,8 @@ class LlmParams:
     judge_min: int = 1
     judge_max: int = 5
     judge_retries: int = 2
+    inference: str = "online"  # or "batch": the OpenAI Batch API
+    batch_poll: float = 10.0  # seconds between polls of a batch
     max_cost: float | None = None  # USD: refused above it at creation, stopped at it when running
 
 
@@ -62,7 +64,11 @@ def parse(params: dict[str, Any]) -> LlmParams:
                 f"choose from {', '.join(SCORERS)}, comma-separated"
             )
         p["scoring"] = names
-    for key, allowed in (("keywords_mode", ("all", "any")), ("history", ("reference", "model"))):
+    for key, allowed in (
+        ("keywords_mode", ("all", "any")),
+        ("history", ("reference", "model")),
+        ("inference", ("online", "batch")),
+    ):
         if key in params:
             if params[key] not in allowed:
                 raise InvalidInput(f"parameter {key} must be one of {', '.join(allowed)}")
@@ -80,6 +86,7 @@ def parse(params: dict[str, Any]) -> LlmParams:
         "judge_max": (int, -1000, 1000),
         "judge_retries": (int, 0, 10),
         "max_cost": (float, 0, 1e9),
+        "batch_poll": (float, 0.01, 3600),
     }
     for key, (kind, low, high) in bounds.items():
         if key in params:
@@ -90,6 +97,12 @@ def parse(params: dict[str, Any]) -> LlmParams:
     out = LlmParams(**p)
     if "judge" in out.scoring and not out.judge_endpoint:
         raise InvalidInput("scoring=judge needs --param judge_endpoint=NAME")
+    if out.inference == "batch" and out.history == "model":
+        raise InvalidInput(
+            "inference=batch sends every request at once, so it cannot answer multi-turn "
+            "conversations from the model's own earlier replies (history=model); use "
+            "history=reference or inference=online"
+        )
     if out.judge_min >= out.judge_max:
         raise InvalidInput("judge_min must be below judge_max")
     return out
