@@ -27,6 +27,7 @@ from urllib.parse import quote
 from assay import errors
 from assay.core.names import TYPE_TITLES
 from assay.core.refs import parse_folder
+from assay.sdk import llm_data
 from assay.sdk.client import Client, Credentials, save_credentials
 from assay.sdk.jobs import Job, Version
 from assay.sdk.objects import Asset, Branch, Folder, Tag, ref_of
@@ -56,11 +57,13 @@ __all__ = [
     "get_folder",
     "get_job",
     "get_version",
+    "import_dataset",
     "list_endpoints",
     "list_evaluation",
     "list_folders",
     "list_jobs",
     "list_pools",
+    "list_presets",
     "list_samples",
     "login",
     "logout",
@@ -221,6 +224,8 @@ def create_job(
     locations) instead of model / dataset. An ``llm`` job names an ``endpoint`` instead of a
     model."""
     c = client()
+    if isinstance(dataset, str) and dataset.startswith(llm_data.PRESET_PREFIX):
+        dataset = llm_data.preset_dataset(c, dataset)
     c.post(
         "/jobs",
         {
@@ -304,10 +309,33 @@ def estimate(
     endpoint: str, dataset: Asset | Branch | Tag | str, params: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """Input and output tokens and the cost of an llm job, before running it."""
+    if isinstance(dataset, str) and dataset.startswith(llm_data.PRESET_PREFIX):
+        dataset = llm_data.preset_dataset(client(), dataset)
     return client().post(  # type: ignore[no-any-return]
         f"/endpoints/{quote(endpoint, safe='')}/estimate",
         {"dataset": ref_of(dataset), "params": params or {}},
     )
+
+
+def list_presets() -> list[dict[str, Any]]:
+    """The evaluation sets Assay ships (``--dataset preset:NAME``)."""
+    from assay import presets
+
+    return [
+        {"name": p.name, "description": p.description, "scoring": p.scoring, "samples": p.size}
+        for p in presets.PRESETS.values()
+    ]
+
+
+def import_dataset(ref: str, format: str, files: list[str | Path]) -> str:
+    """Convert files a user has (``mmlu-csv``, ``gsm8k-jsonl``) into an LLM dataset and
+    commit it to ``ref`` (folder and asset made when missing); returns the ref."""
+    from assay import importers
+
+    text, defaults = importers.convert(format, [Path(f) for f in files])
+    done = llm_data.commit_jsonl(client(), ref, text, defaults, f"import {format}")
+    log.info("Imported %d lines into %s", text.count("\n"), done)
+    return done
 
 
 def list_endpoints() -> list[dict[str, Any]]:

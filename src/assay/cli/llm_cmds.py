@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -150,3 +151,31 @@ def rescore(
         _follow(version, output)
     elif output == "json":
         render.as_json(version.data)
+
+
+@ls.command("preset")
+def ls_preset(output: Output = "table") -> None:
+    """The evaluation sets Assay ships: use one with --dataset preset:NAME."""
+    rows = hub.list_presets()
+    if render.check_output(output) == "json":
+        render.as_json(rows)
+        return
+    render.table(
+        rows,
+        [("NAME", "name"), ("SAMPLES", "samples"), ("SCORING", "scoring"), ("WHAT", "description")],
+    )
+
+
+import_app = typer.Typer(help="Bring files you have into Assay.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+
+
+@import_app.command("dataset")
+def import_dataset(
+    ref: Annotated[str, typer.Argument(help="FOLDER/NAME of the dataset to commit to")],
+    files: Annotated[list[Path], typer.Argument(help="files to convert")],
+    format_: Annotated[str, typer.Option("--format", help="mmlu-csv or gsm8k-jsonl")],
+) -> None:
+    """Convert MMLU CSV or GSM8K JSONL files into an LLM dataset and commit it."""
+    done = hub.import_dataset(ref, format_, list(files))
+    render.err.print(f"Imported into {done}")

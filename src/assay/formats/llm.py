@@ -18,6 +18,15 @@ from assay.formats import Files
 
 Message = dict[str, str]
 ROLES = ("system", "user", "assistant")
+DEFAULTS = "assay-llm.json"  # a dataset's default parameters, e.g. {"scoring": "regex"}
+DEFAULT_KEYS = (
+    "scoring",
+    "keywords_mode",
+    "ignore_case",
+    "normalize_whitespace",
+    "strip_punctuation",
+    "history",
+)
 
 
 @dataclass(frozen=True)
@@ -184,9 +193,27 @@ def jsonl_names(paths: list[str]) -> list[str]:
 
 def load(files: Files) -> list[Conversation]:
     """Every ``*.jsonl`` file at the dataset's root, in path order, validated."""
+    defaults(files.read_text(DEFAULTS))
     return parse(
         [
             (name, files.require(name, "dataset file").read_text(encoding="utf-8"))
             for name in jsonl_names(files.paths())
         ]
     )
+
+
+def defaults(text: str | None) -> dict[str, Any]:
+    """The parameters a dataset sets for the jobs that use it (the job's own win)."""
+    if text is None:
+        return {}
+    try:
+        data = json.loads(text)
+    except ValueError:
+        raise InvalidInput(f"{DEFAULTS} is not JSON") from None
+    if not isinstance(data, dict) or set(data) - set(DEFAULT_KEYS):
+        raise InvalidInput(
+            f"{DEFAULTS} must be an object with keys among {', '.join(DEFAULT_KEYS)}"
+        )
+    if "judge" in str(data.get("scoring", "")):
+        raise InvalidInput(f"{DEFAULTS} cannot ask for judge scoring: the job names its judge")
+    return data

@@ -67,28 +67,36 @@ def _mean_completion(ctx: Ctx, endpoint: str, key: str) -> float | None:
     return tokens / turns if turns else None
 
 
-def _conversations(ctx: Ctx, dataset_ref: str) -> list[llm_format.Conversation]:
+def _conversations(
+    ctx: Ctx, dataset_ref: str
+) -> tuple[list[llm_format.Conversation], dict[str, Any]]:
+    """The dataset's conversations and its default parameters."""
     resolved = hub.resolve(ctx, parse_ref(dataset_ref, type_hint="dataset"))
     files = history.read_manifest(ctx, resolved.commit)
     names = llm_format.jsonl_names(sorted(files))
+    entry = files.get(llm_format.DEFAULTS)
+    defaults = llm_format.defaults(
+        ctx.store.read_bytes(entry.sha256).decode("utf-8", "replace") if entry else None
+    )
     if sum(files[n].size for n in names) > MAX_BYTES:
         raise InvalidInput(
             f"the dataset's JSONL files exceed {MAX_BYTES // 2**20} MiB; estimates read them whole"
         )
-    return llm_format.parse(
+    conversations = llm_format.parse(
         [(n, ctx.store.read_bytes(files[n].sha256).decode("utf-8")) for n in names]
     )
+    return conversations, defaults
 
 
 def estimate(
     ctx: Ctx, endpoint_name: str, dataset_ref: str, params: dict[str, Any]
 ) -> dict[str, Any]:
-    p: LlmParams = parse(params)
+    conversations, defaults = _conversations(ctx, dataset_ref)
+    p: LlmParams = parse({**defaults, **params})
     endpoint = endpoints.get(ctx, endpoint_name)
     judge_endpoint = (
         endpoints.get(ctx, p.judge_endpoint) if "judge" in p.scoring and p.judge_endpoint else None
     )
-    conversations = _conversations(ctx, dataset_ref)
     count, tokenizer = _counter(ctx, endpoint)
     turns = [(c, t) for c in conversations for t in c.turns]
     input_tokens = sum(count(c.request(t.index)) for c, t in turns)

@@ -490,3 +490,41 @@ def test_batch_inference_end_to_end_and_a_failed_batch(
     assert w.status == "Failed"
     log = w.logs(0)
     assert "batch batch_0 ended expired" in log and "the batch expired" in log
+
+
+def test_presets_and_imports_run_with_their_default_scoring(
+    cli: Any, home: Path, tmp_path: Path
+) -> None:
+    r = cli("ls", "preset")
+    assert r.code == 0 and "arithmetic" in r.out and "contains" in r.out
+    gsm = tmp_path / "gsm.jsonl"
+    gsm.write_text(
+        json.dumps({"question": "What is 6 x 7?", "answer": "six sevens\n#### 42"})
+        + "\n"
+        + json.dumps({"question": "What is 2 + 2?", "answer": "#### 4"})
+        + "\n"
+    )
+    assert cli("import", "dataset", "math/gsm", str(gsm), "--format", "gsm8k-jsonl").code == 0
+    asked = "\nEnd your answer with a line '#### <number>'."
+    b = Behaviour(
+        table={
+            "What is 6 x 7?" + asked: "It is 42.\n#### 42",
+            "What is 2 + 2?" + asked: "#### 5",
+            "What is the capital of France?": "Paris",
+            "Which planet is known as the Red Planet?": "Mars, surely",
+        }
+    )
+    with serve(b) as url:
+        hub.create_endpoint("e", base_url=url, model="m")
+        v = hub.create_job(name="g", type="llm", endpoint="e", dataset="math/gsm")
+        v = v.get_version("V0001").wait(timeout=300)
+        assert v.status == "Completed", v.data["message"]
+        assert v.metrics["regex.accuracy"] == 0.5  # default scoring from the import
+        w = hub.create_job(name="f", type="llm", endpoint="e", dataset="preset:facts")
+        w = w.get_version("V0001").wait(timeout=300)
+        again = hub.create_job(name="f2", type="llm", endpoint="e", dataset="preset:facts")
+    assert w.status == "Completed", w.data["message"]
+    assert w.metrics["contains.accuracy"] == 0.2  # 2 of the 10 facts answered by the table
+    assert w.data["dataset"] == "presets/facts"
+    # The preset was committed once; the second job reused the same commit.
+    assert again.get_version("V0001").data["datasetCommit"] == w.data["datasetCommit"]

@@ -291,7 +291,7 @@ class LlmEvaluation:
     name = TASK
 
     def run_shard(self, stage: Stage) -> None:
-        p = parse(stage.params)
+        p = _params(stage)
         conversations = dataset.load(Files(stage.data_dir))
         n = len(conversations)
         mine = conversations[
@@ -311,7 +311,7 @@ class LlmEvaluation:
         )
 
     def merge(self, stage: Stage) -> None:
-        p = parse(stage.params)
+        p = _params(stage)
         tables = [pq.read_table(d / "shard.parquet") for d in stage.shard_dirs]
         table = pa.concat_tables(tables, promote_options="default")
         infos = [json.loads((d / "info.json").read_text()) for d in stage.shard_dirs]
@@ -355,6 +355,12 @@ class LlmEvaluation:
             ),
             flush=True,
         )
+
+
+def _params(stage: Stage) -> LlmParams:
+    """The job's parameters over the dataset's defaults (``assay-llm.json``)."""
+    found = dataset.defaults(Files(stage.data_dir).read_text(dataset.DEFAULTS))
+    return parse({**found, **stage.params})
 
 
 def _rate(values: list[Any]) -> float | None:
