@@ -9,14 +9,15 @@ request is recorded in ``requests``.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from aiohttp import web
 
 
 @dataclass
@@ -107,106 +108,106 @@ class Behaviour:
         return self.table.get(last, f"ECHO: {last}")
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    behaviour: Behaviour
-
-    def log_message(self, *args: Any) -> None:  # quiet
-        pass
-
-    def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(data)
-
-    def do_POST(self) -> None:
-        b = self.behaviour
-        raw = self.rfile.read(int(self.headers["Content-Length"]))
-        body = json.loads(raw) if self.path != "/v1/files" else None
+def _app(b: Behaviour) -> web.Application:
+    def record(request: web.Request, body: Any) -> None:
         with b.lock:
             b.requests.append(
-                {"path": self.path, "body": body, "auth": self.headers.get("Authorization")}
+                {"path": request.path, "body": body, "auth": request.headers.get("Authorization")}
             )
-        if b.api_key is not None and self.headers.get("Authorization") != f"Bearer {b.api_key}":
-            self._send(401, {"error": {"message": "invalid api key"}})
-            return
-        if self.path == "/v1/files":
-            self._upload(raw)
-            return
-        if self.path == "/v1/batches":
-            with b.lock:
-                batch = b.run_batch(body["input_file_id"])
-            self._send(200, self._public(batch))
-            return
-        if self.path != "/v1/chat/completions":
-            self._send(404, {"error": {"message": "not found"}})
-            return
-        if b.latency:
-            time.sleep(b.latency)
-        status, payload, headers = b.chat_response(body)
-        self._send(status, payload, headers)
 
-    def _public(self, batch: dict[str, Any]) -> dict[str, Any]:
+    def refused(request: web.Request) -> web.Response | None:
+        if b.api_key is not None and request.headers.get("Authorization") != f"Bearer {b.api_key}":
+            return web.json_response({"error": {"message": "invalid api key"}}, status=401)
+        return None
+
+    async def chat(request: web.Request) -> web.Response:
+        body = await request.json()
+        record(request, body)
+        if (no := refused(request)) is not None:
+            return no
+        if b.latency:
+            await asyncio.sleep(b.latency)
+        status, payload, headers = b.chat_response(body)
+        return web.json_response(payload, status=status, headers=headers)
+
+    async def upload(request: web.Request) -> web.Response:
+        form = await request.post()
+        record(request, None)
+        if (no := refused(request)) is not None:
+            return no
+        field = form["file"]
+        assert isinstance(field, web.FileField)
+        with b.lock:
+            file_id = f"file-{len(b.files)}"
+            b.files[file_id] = field.file.read().decode()
+        return web.json_response({"id": file_id, "object": "file", "purpose": "batch"})
+
+    def public(batch: dict[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in batch.items() if k not in ("polls", "final")}
 
-    def _upload(self, raw: bytes) -> None:
-        boundary = self.headers["Content-Type"].split("boundary=")[1].encode()
-        content = None
-        for part in raw.split(b"--" + boundary):
-            head, _, data = part.partition(b"\r\n\r\n")
-            if b'name="file"' in head:
-                content = data.rsplit(b"\r\n", 1)[0].decode()
-        assert content is not None, "no file part"
-        with self.behaviour.lock:
-            file_id = f"file-{len(self.behaviour.files)}"
-            self.behaviour.files[file_id] = content
-        self._send(200, {"id": file_id, "object": "file", "purpose": "batch"})
-
-    def do_GET(self) -> None:
-        b = self.behaviour
+    async def create_batch(request: web.Request) -> web.Response:
+        body = await request.json()
+        record(request, body)
+        if (no := refused(request)) is not None:
+            return no
         with b.lock:
-            b.requests.append(
-                {"path": self.path, "body": None, "auth": self.headers.get("Authorization")}
-            )
-        parts = self.path.split("/")
-        if self.path.startswith("/v1/batches/") and parts[3] in b.batches:
-            batch = b.batches[parts[3]]
-            with b.lock:
-                batch["polls"] += 1
-                if batch["polls"] > b.batch_polls:
-                    batch.update(batch["final"])
-                else:
-                    batch["status"] = "in_progress"
-            self._send(200, self._public(batch))
-            return
-        if self.path.startswith("/v1/files/") and self.path.endswith("/content"):
-            text = b.files.get(parts[3])
-            if text is not None:
-                data = text.encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/jsonl")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-                return
-        self._send(404, {"error": {"message": "not found"}})
+            batch = b.run_batch(body["input_file_id"])
+        return web.json_response(public(batch))
+
+    async def get_batch(request: web.Request) -> web.Response:
+        record(request, None)
+        batch = b.batches.get(request.match_info["id"])
+        if batch is None:
+            return web.json_response({"error": {"message": "not found"}}, status=404)
+        with b.lock:
+            batch["polls"] += 1
+            if batch["polls"] > b.batch_polls:
+                batch.update(batch["final"])
+            else:
+                batch["status"] = "in_progress"
+        return web.json_response(public(batch))
+
+    async def file_content(request: web.Request) -> web.Response:
+        record(request, None)
+        text = b.files.get(request.match_info["id"])
+        if text is None:
+            return web.json_response({"error": {"message": "not found"}}, status=404)
+        return web.Response(text=text, content_type="application/jsonl")
+
+    app = web.Application(client_max_size=256 * 1024 * 1024)
+    app.router.add_post("/v1/chat/completions", chat)
+    app.router.add_post("/v1/files", upload)
+    app.router.add_post("/v1/batches", create_batch)
+    app.router.add_get("/v1/batches/{id}", get_batch)
+    app.router.add_get("/v1/files/{id}/content", file_content)
+    return app
 
 
 @contextmanager
 def serve(behaviour: Behaviour) -> Iterator[str]:
-    """Run the server; yield its base URL (``http://127.0.0.1:PORT/v1``)."""
-    handler = type("Handler", (_Handler,), {"behaviour": behaviour})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    """Run the server in a thread with its own event loop; yield its base URL
+    (``http://127.0.0.1:PORT/v1``)."""
+    loop = asyncio.new_event_loop()
+    runner = web.AppRunner(_app(behaviour), access_log=None)
+    ready: list[int] = []
+    started = threading.Event()
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(runner.setup())
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        loop.run_until_complete(site.start())
+        ready.append(runner.addresses[0][1])
+        started.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
+    started.wait(10)
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+        yield f"http://127.0.0.1:{ready[0]}/v1"
     finally:
-        server.shutdown()
-        server.server_close()
+        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()

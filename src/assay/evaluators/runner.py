@@ -7,6 +7,7 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from assay.core.errors import AssayError
@@ -38,8 +39,13 @@ def main() -> None:
     try:
         if a.stage == "merge":
             evaluator.merge(stage)
-        else:
+        elif a.stage == "shard":
             evaluator.run_shard(stage)
+        else:  # "run": the only shard, merged in the same process
+            scored = stage.output_dir.parent / "shard-0"
+            scored.mkdir(exist_ok=True)
+            evaluator.run_shard(replace(stage, output_dir=scored))
+            evaluator.merge(replace(stage, shard_dirs=[scored]))
     except AssayError as exc:
         print(f"[assay] {a.evaluator} {a.stage} failed: {exc.message}", flush=True)
         sys.exit(1)

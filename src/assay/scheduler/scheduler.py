@@ -533,7 +533,7 @@ class Scheduler:
                 # parallel shards do not oversubscribe the machine.
                 "ASSAY_CPUS": str(threads),
                 "OMP_NUM_THREADS": str(threads),
-                **(self._llm_env(s, job, version) if task.kind == "shard" else {}),
+                **(self._llm_env(s, job, version) if task.kind != "merge" else {}),
             },
         )
 

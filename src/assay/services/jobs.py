@@ -319,11 +319,12 @@ def _shards(params: dict[str, Any]) -> int:
 
 
 def _tasks(job: Job, version: Version) -> list[Task]:
-    """A custom script is one task; a built-in evaluation is its shards, then a merge that
-    waits (Creating) until every shard is done."""
-    if job.type == "custom":
+    """A custom script is one task, and so is a built-in evaluation of one shard (it scores
+    and merges in one process: one worker start less); more shards are shard tasks, then a
+    merge that waits (Creating) until every shard is done."""
+    n = 1 if job.type == "custom" else _shards(version.params)
+    if n == 1:
         return [Task(version_id=version.id, index=0, kind="run", state=State.QUEUING)]
-    n = _shards(version.params)
     shards = [
         Task(version_id=version.id, index=i, kind="shard", state=State.QUEUING) for i in range(n)
     ]
