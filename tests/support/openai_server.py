@@ -211,3 +211,20 @@ def serve(behaviour: Behaviour) -> Iterator[str]:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
         loop.close()
+
+
+def main() -> None:
+    """``python -m tests.support.openai_server LATENCY``: serve in a process of its own (so a
+    benchmark's server does not share a GIL with Assay); print the URL; on end of stdin,
+    print the number of requests seen and stop."""
+    import sys
+
+    behaviour = Behaviour(latency=float(sys.argv[1]), batch_polls=0)
+    with serve(behaviour) as url:
+        print(url, flush=True)
+        sys.stdin.read()
+    print(len(behaviour.requests), flush=True)
+
+
+if __name__ == "__main__":
+    main()

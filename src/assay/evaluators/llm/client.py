@@ -70,8 +70,8 @@ def approx_tokens(messages: list[dict[str, str]]) -> int:
 class RateLimiter:
     """Sliding one-minute windows of requests and (estimated) tokens."""
 
-    def __init__(self, rpm: int | None, tpm: int | None) -> None:
-        self.rpm, self.tpm = rpm, tpm
+    def __init__(self, rpm: int | None, tpm: int | None, window: float = 60.0) -> None:
+        self.rpm, self.tpm, self.window = rpm, tpm, window
         self.sent: deque[tuple[float, int]] = deque()
         self.tokens = 0
         self.lock = asyncio.Lock()
@@ -82,7 +82,7 @@ class RateLimiter:
         async with self.lock:
             while True:
                 now = time.monotonic()
-                while self.sent and self.sent[0][0] <= now - 60:
+                while self.sent and self.sent[0][0] <= now - self.window:
                     self.tokens -= self.sent.popleft()[1]
                 rpm_ok = self.rpm is None or len(self.sent) < self.rpm
                 tpm_ok = self.tpm is None or not self.sent or self.tokens + tokens <= self.tpm
@@ -90,7 +90,7 @@ class RateLimiter:
                     self.sent.append((now, tokens))
                     self.tokens += tokens
                     return
-                await asyncio.sleep(max(self.sent[0][0] + 60 - now, 0.01))
+                await asyncio.sleep(max(self.sent[0][0] + self.window - now, 0.01))
 
 
 class Cache:

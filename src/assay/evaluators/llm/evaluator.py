@@ -101,6 +101,7 @@ class _Run:
         self.budget = p.max_cost / shares if p.max_cost is not None else None
         self.stopped = False
         self.started = time.monotonic()
+        self.seconds = 0.0  # of requests and scoring, set when the run ends
 
     async def turn(
         self, conv: dataset.Conversation, t: dataset.Turn, messages: Any
@@ -271,6 +272,7 @@ class _Run:
                 print(self.progress(), flush=True)
 
         reporter = asyncio.create_task(report())
+        self.started = time.monotonic()
         try:
             if self.p.inference == "batch" and self.stored is None:
                 await self._batch(conversations)
@@ -282,6 +284,7 @@ class _Run:
             await self.chat.close()
             if self.judge is not None:
                 await self.judge.close()
+        self.seconds = time.monotonic() - self.started
         print(self.progress(), flush=True)
         return [row for rows in results for row in rows]
 
@@ -302,7 +305,14 @@ class LlmEvaluation:
         pq.write_table(pa.Table.from_pylist(rows), stage.output_dir / "shard.parquet")
         multi = any(c.multi_turn for c in conversations)
         (stage.output_dir / "info.json").write_text(
-            json.dumps({"multi_turn": multi, "stopped": run.stopped, "batches": run.batches})
+            json.dumps(
+                {
+                    "multi_turn": multi,
+                    "stopped": run.stopped,
+                    "batches": run.batches,
+                    "seconds": run.seconds,
+                }
+            )
         )
         print(
             f"[assay] shard {stage.shard + 1}/{stage.shards}: {len(rows)} turns, "
@@ -318,6 +328,10 @@ class LlmEvaluation:
         multi = any(i["multi_turn"] for i in infos)
         rows = table.to_pylist()
         metrics = llm_metrics(rows, p, multi)
+        # Shards run side by side: the inference took as long as the slowest one.
+        seconds = max(float(i.get("seconds", 0.0)) for i in infos)
+        metrics["inference.seconds"] = seconds
+        metrics["inference.rate"] = len(rows) / seconds if seconds > 0 else 0.0
         if any(i["stopped"] for i in infos):  # the scheduler ends the version Terminated
             (stage.output_dir / STOPPED).write_text(
                 f"stopped at --max-cost ${p.max_cost:g}: {metrics['samples']} of {len(rows)} "
