@@ -541,9 +541,10 @@ class Scheduler:
 def _llm_env_for(s: Session, job: Job, version: Version, cache_root: Path) -> dict[str, str]:
     """An llm shard's endpoints (keys included: this task's process alone sees them) and the
     owner's reply cache."""
-    if version.endpoint_id is None:
+    if job.type != "llm":
         return {}
-    found = {"model": s.get(Endpoint, version.endpoint_id)}
+    # Without an endpoint the model commit is run locally; a judge is still an endpoint.
+    found = {"model": s.get(Endpoint, version.endpoint_id)} if version.endpoint_id else {}
     judge = (version.params or {}).get("judge_endpoint")
     if judge:
         found["judge"] = s.scalar(

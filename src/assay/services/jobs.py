@@ -250,6 +250,18 @@ def _new_version(ctx: Ctx, job: Job, spec: VersionSpec) -> Version:
     return version
 
 
+def _local_model(ctx: Ctx, spec: VersionSpec) -> None:
+    assert spec.model
+    if spec.params.get("inference") == "batch":
+        raise InvalidInput("inference=batch needs an --endpoint that supports the Batch API")
+    model = hub.resolve(ctx, parse_ref(spec.model, type_hint="model"))
+    if "config.json" not in history.read_manifest(ctx, model.commit):
+        raise InvalidInput(
+            f"{model.info.title} at {model.commit.id[:8]} holds no config.json: an llm job "
+            "without --endpoint runs a transformers model directory from the model commit"
+        )
+
+
 def rescore(ctx: Ctx, job_name: str, version_name: str, params: dict[str, Any]) -> Version:
     """A new version of an llm job that scores ``version_name``'s stored replies again (with
     ``params`` changed: scorers, judge) without asking the model again."""
@@ -274,10 +286,13 @@ def _endpoint(ctx: Ctx, job: Job, spec: VersionSpec) -> Endpoint | None:
         if spec.endpoint:
             raise InvalidInput(f"--endpoint is for llm jobs; a {job.type} job runs a model")
         return None
-    if not spec.endpoint:
-        raise InvalidInput("an llm job needs --endpoint NAME (see `assay ls endpoint`)")
-    if spec.model or spec.model_path:
-        raise InvalidInput("an llm job evaluates its --endpoint; it takes no --model")
+    if not spec.endpoint and not spec.model:
+        raise InvalidInput(
+            "an llm job needs --endpoint NAME (see `assay ls endpoint`), or --model REF of a "
+            "transformers model that Assay runs itself"
+        )
+    if spec.endpoint and (spec.model or spec.model_path):
+        raise InvalidInput("an llm job evaluates its --endpoint or its --model, not both")
     if not spec.dataset and not spec.data_path:
         raise InvalidInput("an llm job needs --dataset REF (a JSONL dataset, see docs/llm.md)")
     from assay.evaluators.llm.params import check as check_llm_params
@@ -285,6 +300,9 @@ def _endpoint(ctx: Ctx, job: Job, spec: VersionSpec) -> Endpoint | None:
     judge = check_llm_params(spec.params)
     if judge is not None:
         endpoints.get(ctx, judge)
+    if not spec.endpoint:  # the local engine: the model commit must hold a model
+        _local_model(ctx, spec)
+        return None
     endpoint = endpoints.get(ctx, spec.endpoint)
     if spec.params.get("inference") == "batch" and not endpoint.batch:
         raise InvalidInput(

@@ -528,3 +528,14 @@ def test_presets_and_imports_run_with_their_default_scoring(
     assert w.data["dataset"] == "presets/facts"
     # The preset was committed once; the second job reused the same commit.
     assert again.get_version("V0001").data["datasetCommit"] == w.data["datasetCommit"]
+
+
+def test_a_model_commit_without_a_model_is_refused(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    d = tmp_path / "m"
+    d.mkdir()
+    (d / "README").write_text("no model here")
+    commit_dir("model", "llm", "empty", d, monkeypatch)
+    with pytest.raises(errors.InvalidInput, match=r"holds no config\.json"):
+        hub.create_job(name="x", type="llm", model="llm/empty", dataset="qa/d")

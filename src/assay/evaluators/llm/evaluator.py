@@ -32,6 +32,7 @@ from assay.evaluators.llm.client import (
     NotSent,
     Reply,
 )
+from assay.evaluators.llm.local import LocalEngine, is_model_dir
 from assay.evaluators.llm.params import LlmParams, parse
 from assay.evaluators.registry import Stage, evaluator
 from assay.formats import Files
@@ -53,9 +54,11 @@ class _Run:
     def __init__(self, p: LlmParams, stage: Stage, total: int) -> None:
         self.p, self.total = p, total
         found = _endpoints()
-        if "model" not in found:
-            raise InvalidInput("the task was given no endpoint; recreate the version")
-        self.model = found["model"]
+        if "model" not in found and not is_model_dir(stage.model_dir):
+            raise InvalidInput(
+                "the task has no endpoint, and its model commit holds no transformers model "
+                "(config.json) to run locally"
+            )
         self.judge_config = found.get("judge")
         cache_dir = os.environ.get("ASSAY_LLM_CACHE")
         cache = Cache(Path(cache_dir) if p.cache and cache_dir else None)
@@ -77,7 +80,18 @@ class _Run:
                 cache=cache,
             )
 
-        self.chat = client(self.model, p.concurrency or self.model.max_concurrency)
+        self.chat: ChatClient | LocalEngine
+        if "model" in found:
+            self.model = found["model"]
+            self.chat = client(self.model, p.concurrency or self.model.max_concurrency)
+        else:  # no endpoint: Assay runs the model commit itself
+            self.chat = LocalEngine(
+                stage.model_dir,
+                batch_size=int(stage.params.get("batch_size", 8)),
+                device=str(stage.params.get("device", "cpu")),
+                cache=cache,
+            )
+            self.model = self.chat.config
         self.judge = (
             client(self.judge_config, self.judge_config.max_concurrency)
             if self.judge_config and "judge" in p.scoring
