@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -46,6 +47,30 @@ def _job(name: str, params: dict[str, object]) -> tuple[float, float, float]:
     end = datetime.fromisoformat(v.data["finishedAt"].replace("Z", "+00:00"))
     rate = float(v.metrics["inference.rate"])
     return (end - start).total_seconds(), float(v.data["usage"]["cpuSeconds"]), rate
+
+
+def _bare_client(url: str) -> float:
+    """The peer: a bare aiohttp loop sending the same 2,000 requests at the same
+    concurrency, nothing else (no scoring, no rows, no cache). Samples per second."""
+    import asyncio
+
+    import aiohttp
+
+    async def run() -> float:
+        gate = asyncio.Semaphore(CONCURRENCY)
+        connector = aiohttp.TCPConnector(limit=CONCURRENCY)
+        async with aiohttp.ClientSession(connector=connector) as session:
+
+            async def one(i: int) -> None:
+                body = {"model": "m", "messages": [{"role": "user", "content": f"question {i}"}]}
+                async with gate, session.post(f"{url}/chat/completions", json=body) as r:
+                    await r.text()
+
+            started = time.perf_counter()
+            await asyncio.gather(*(one(i) for i in range(SAMPLES)))
+            return SAMPLES / (time.perf_counter() - started)
+
+    return asyncio.run(run())
 
 
 def main() -> None:
@@ -79,6 +104,7 @@ def main() -> None:
             hub.create_endpoint(
                 "bench", base_url=url, model="m", max_concurrency=CONCURRENCY, batch=True
             )
+            bare = _bare_client(url)
             seconds, cpu, inference = _job("bench-llm", {})
             batch_seconds, batch_cpu, _ = _job("bench-llm-batch", {"inference": "batch"})
         finally:
@@ -101,7 +127,11 @@ def main() -> None:
             f"  inference phase       {inference:7.0f} samples/s   share of the limit "
             f"{inference / limit:.1%}  (first request to last reply, in the shard)"
         )
-        print(f"  requests the server saw (both jobs, batch calls included): {seen:,}")
+        print(
+            f"  peer: bare aiohttp    {bare:7.0f} samples/s   share of the limit {bare / limit:.1%}"
+            f"  (Assay's inference phase is at {inference / bare:.0%} of it)"
+        )
+        print(f"  requests the server saw (both jobs and the peer, batch calls included): {seen:,}")
         print(
             f"  batch path, same dataset: {batch_seconds:.2f} s, CPU per sample "
             f"{batch_cpu / SAMPLES * 1000:.2f} ms (the test server answers a batch at once, "
