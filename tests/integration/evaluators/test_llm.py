@@ -423,6 +423,8 @@ def test_cli_endpoints_estimate_dry_run_and_a_job(
         assert "prefix.accuracy" in r.out
         r = cli("get", "version", "qa:V0001")
         assert "ENDPOINT:        gpt" in r.out and "ESTIMATE:" in r.out and "ACTUAL:" in r.out
+        r = cli("ls", "evaluation")
+        assert r.code == 0 and "endpoint gpt" in r.out and "qa:V0001" in r.out, r.out + r.err
         asked = len(b.requests)
         r = cli("rescore", "qa:V0001", "-p", "scoring=exact", "--wait")
         assert r.code == 0 and "exact.accuracy" in r.out and len(b.requests) == asked
