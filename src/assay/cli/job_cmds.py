@@ -243,6 +243,7 @@ def create_version(
     data_path: Annotated[str | None, typer.Option(help="dataset storage location")] = None,
     code: Annotated[str | None, typer.Option(help="code ref")] = None,
     launch: Annotated[str | None, typer.Option(help="launch file")] = None,
+    endpoint: Annotated[str | None, typer.Option(help="endpoint evaluated (llm jobs)")] = None,
     pool: Pool = None,
     timeout: Timeout = None,
     cpu: Cpu = None,
@@ -263,6 +264,7 @@ def create_version(
             "data_path": data_path,
             "code": code,
             "launch": launch,
+            "endpoint": endpoint,
         }.items()
         if v is not None
     }

@@ -10,6 +10,7 @@ and ``pattern`` are then lists with one entry per turn. Errors name the file and
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -158,6 +159,14 @@ def _conversation(item: Any, where: str, n: int) -> Conversation:
         if pattern is not None and not isinstance(pattern, str):
             raise InvalidInput(f'{where}: "pattern" must be a string')
         turns = [Turn(1, reference, keywords, pattern)]
+    for t in turns:
+        if t.pattern is not None:
+            try:
+                re.compile(t.pattern)
+            except re.error as exc:
+                raise InvalidInput(
+                    f'{where}: "pattern" {t.pattern!r} is not a regex: {exc}'
+                ) from None
     return Conversation(str(cid), messages, turns)
 
 

@@ -162,6 +162,11 @@ def create_version(
             overrides[path_key] = None
         elif overrides.get(path_key) is not None:
             overrides[ref_key] = None
+    # An llm job evaluates an endpoint or runs a model: naming one replaces the other.
+    if job.type == "llm" and overrides.get("endpoint") is not None:
+        overrides.update(model=None, model_path=None)
+    elif job.type == "llm" and overrides.get("model") is not None:
+        overrides["endpoint"] = None
     params.update(overrides.pop("params", None) or {})
     unknown = set(overrides) - set(VersionSpec.__dataclass_fields__)
     if unknown:

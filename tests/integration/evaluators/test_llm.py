@@ -235,6 +235,7 @@ def test_replies_are_cached_across_versions_unless_cache_false(
         ),
         ('{"prompt": "p", "keywords": "k"}', '"keywords" must be a list of strings'),
         ('{"id": "q1", "prompt": "p"}', "id 'q1' was already used at data.jsonl line 1"),
+        ('{"prompt": "p", "pattern": "("}', "data.jsonl line 2: \"pattern\" '(' is not a regex"),
     ],
 )
 def test_bad_dataset_lines_are_refused_at_creation_naming_file_and_line(
@@ -541,3 +542,29 @@ def test_a_model_commit_without_a_model_is_refused(
     commit_dir("model", "llm", "empty", d, monkeypatch)
     with pytest.raises(errors.InvalidInput, match=r"holds no config\.json"):
         hub.create_job(name="x", type="llm", model="llm/empty", dataset="qa/d")
+
+
+def test_a_rubric_with_unknown_placeholders_fails_clearly_and_versions_switch_endpoints(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    d = tmp_path / "rub"
+    d.mkdir()
+    (d / "data.jsonl").write_text("".join(json.dumps(x) + "\n" for x in SINGLE))
+    (d / "rubric.txt").write_text("Grade {reply} against {answer}.")
+    commit_dir("dataset", "qa", "rub", d, monkeypatch)
+    first, second = Behaviour(table=TABLE), Behaviour()
+    with serve(first) as url, serve(second) as other:
+        hub.create_endpoint("one", base_url=url, model="m")
+        hub.create_endpoint("two", base_url=other, model="m")
+        v = _run(
+            "qa", "one", "qa/rub", scoring="judge", judge_endpoint="one", judge_rubric="rubric.txt"
+        )
+        w = (
+            hub.get_job("qa")
+            .create_version(endpoint="two", params={"scoring": "exact"})
+            .wait(timeout=300)
+        )
+    assert v.status == "Failed"
+    assert "judge rubric rubric.txt: KeyError('answer') is not a placeholder" in v.logs(0)
+    assert w.status == "Completed" and w.data["endpoint"] == "two"
+    assert len(second.requests) == 4 and w.metrics["exact.accuracy"] == 0.0

@@ -37,6 +37,7 @@ DEFAULT = parse({})
         ("contains", "x", Turn(1, "x"), {}, None),  # no keywords: not scored
         ("regex", "The answer is 42.", Turn(1, "x", pattern=r"\b42\b"), {}, True),
         ("regex", "ANSWER", Turn(1, "answer"), {}, True),  # the reference as a pattern
+        ("regex", "so: ?why", Turn(1, "?why"), {}, True),  # not a pattern: taken literally
         ("exact", "x", Turn(1, None), {}, None),  # no reference: not scored
     ],
 )

@@ -98,8 +98,9 @@ class _Run:
             else None
         )
         self.rubric = judges.RUBRIC
-        if p.judge_rubric:
+        if p.judge_rubric and "judge" in p.scoring:
             self.rubric = Files(stage.data_dir).require(p.judge_rubric, "rubric").read_text()
+            judges.check_rubric(self.rubric, p.judge_rubric)
         self.generation = {"max_tokens": p.max_tokens, "temperature": p.temperature}
         # A re-scoring version reads the replies of the version it re-scores (the worker puts
         # them next to the dataset) and never asks the model.

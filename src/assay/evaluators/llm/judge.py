@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from assay.core.errors import InvalidInput
 from assay.evaluators.llm.client import ChatClient
 
 RUBRIC = """You are grading an assistant's answer against a reference answer.
@@ -35,6 +36,18 @@ class Verdict:
     error: str | None
     prompt_tokens: int
     completion_tokens: int
+
+
+def check_rubric(rubric: str, name: str) -> None:
+    """A rubric must fill in with exactly the placeholders Assay provides."""
+    try:
+        rubric.format(question="", reference="", reply="", low=1, high=5)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise InvalidInput(
+            f"judge rubric {name}: {exc!r} is not a placeholder Assay fills in; use "
+            "{question}, {reference}, {reply}, {low}, {high}, and write literal braces as "
+            "{{ and }}"
+        ) from None
 
 
 def parse(text: str, low: int, high: int) -> tuple[float, str] | None:

@@ -27,11 +27,15 @@ def normalise(text: str, p: LlmParams) -> str:
 def score(name: str, reply: str, turn: Turn, p: LlmParams) -> bool | None:
     """True/False, or None when the line gives nothing to score this rule against."""
     if name == "regex":
-        pattern = turn.pattern if turn.pattern is not None else turn.reference
-        if pattern is None:
-            return None
         flags = re.IGNORECASE if p.ignore_case else 0
-        return re.search(pattern, reply, flags) is not None
+        if turn.pattern is not None:  # checked when the dataset was read
+            return re.search(turn.pattern, reply, flags) is not None
+        if turn.reference is None:
+            return None
+        try:
+            return re.search(turn.reference, reply, flags) is not None
+        except re.error:  # a reference that is not a valid pattern is matched literally
+            return re.search(re.escape(turn.reference), reply, flags) is not None
     got = normalise(reply, p)
     if name == "contains":
         if not turn.keywords:
