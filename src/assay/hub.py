@@ -40,6 +40,7 @@ __all__ = [
     "Job",
     "Tag",
     "Version",
+    "compare",
     "create_endpoint",
     "create_evaluation",
     "create_folder",
@@ -314,6 +315,30 @@ def estimate(
     return client().post(  # type: ignore[no-any-return]
         f"/endpoints/{quote(endpoint, safe='')}/estimate",
         {"dataset": ref_of(dataset), "params": params or {}},
+    )
+
+
+def compare(
+    candidates: list[str] | str,
+    baseline: str,
+    metrics: list[str] | None = None,
+    confidence: float = 0.95,
+    resamples: int = 2000,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Each candidate (an evaluation id or ``JOB:V0002``) against the baseline: metric and
+    per-class deltas, and on a shared dataset commit the fixed/regressed samples with
+    McNemar p-values (Holm-corrected), bootstrap intervals and samples needed."""
+    return client().post(  # type: ignore[no-any-return]
+        "/compare",
+        {
+            "baseline": baseline,
+            "candidates": [candidates] if isinstance(candidates, str) else candidates,
+            "metrics": metrics,
+            "confidence": confidence,
+            "resamples": resamples,
+            "seed": seed,
+        },
     )
 
 

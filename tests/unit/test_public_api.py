@@ -16,6 +16,7 @@ def test_hub_exports() -> None:
             "Job",
             "Tag",
             "Version",
+            "compare",
             "create_endpoint",
             "create_evaluation",
             "create_folder",

@@ -13,7 +13,17 @@ from assay import __version__
 from assay.api import errors
 from assay.api.deps import require_rule, rule
 from assay.api.limits import BodyLimit
-from assay.api.routes import assets, blobs, endpoints, evaluations, folders, jobs, pools, users
+from assay.api.routes import (
+    assets,
+    blobs,
+    compare,
+    endpoints,
+    evaluations,
+    folders,
+    jobs,
+    pools,
+    users,
+)
 from assay.core.config import Settings
 from assay.db import migrate
 from assay.db.session import Database
@@ -76,7 +86,7 @@ def create_app(state: Instance, services: Sequence[Service] = ()) -> FastAPI:
     app.state.assay = state
     errors.install(app)
     api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(require_rule)])
-    for module in (users, folders, assets, blobs, evaluations, jobs, pools, endpoints):
+    for module in (users, folders, assets, blobs, evaluations, jobs, pools, endpoints, compare):
         api.include_router(module.router)
 
     @api.get("/health", openapi_extra=rule("public"), tags=["meta"])

@@ -260,3 +260,12 @@ class EstimateRequest(Schema):
 
 class RescoreRequest(Schema):
     params: dict[str, Any] = Field(default_factory=dict)
+
+
+class CompareRequest(Schema):
+    baseline: str = Field(max_length=300)
+    candidates: list[str] = Field(min_length=1, max_length=50)
+    metrics: list[str] | None = Field(default=None, max_length=200)
+    confidence: float = Field(default=0.95, ge=0.5, lt=1)
+    resamples: int = Field(default=2000, ge=100, le=100_000)
+    seed: int = Field(default=0, ge=0, le=2**31)

@@ -6,6 +6,7 @@ import sys
 
 from assay.cli import (  # noqa: F401  (register commands)
     account_cmds,
+    compare_cmds,
     eval_cmds,
     hub_cmds,
     job_cmds,

@@ -1,0 +1,30 @@
+"""Comparing evaluations against a baseline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+
+from assay.api import schemas as s
+from assay.api.deps import context, rule
+from assay.services import compare as comparing
+from assay.services.context import Ctx
+
+router = APIRouter(tags=["compare"])
+Context = Depends(context, scope="function")
+
+
+@router.post("/compare", openapi_extra=rule("user"))
+def compare(body: s.CompareRequest, ctx: Ctx = Context) -> dict[str, Any]:
+    """Metric and per-class deltas of each candidate against the baseline; with the same
+    dataset commit, paired sample-level statistics (McNemar, bootstrap, Holm)."""
+    return comparing.compare(
+        ctx,
+        body.baseline,
+        body.candidates,
+        metrics=body.metrics,
+        confidence=body.confidence,
+        resamples=body.resamples,
+        seed=body.seed,
+    )

@@ -1,0 +1,229 @@
+"""Comparing evaluations against a baseline: metric deltas, per-class deltas, and, when they
+measured the same dataset commit with per-sample rows, which samples got fixed or regressed
+and whether each difference is real (McNemar, paired bootstrap, Holm) or noise.
+
+A metric maps to a per-sample column when it is exactly that column's mean: ``accuracy`` is
+the mean of ``correct``; an llm ``<scorer>.accuracy`` the mean of that scorer's column over
+the answered turns; ``judge.mean`` the mean of ``judge``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+
+from assay.core.errors import InvalidInput, NotFound
+from assay.core.refs import parse_version_ref
+from assay.db.models import Evaluation
+from assay.metrics import significance
+from assay.services import evaluations, jobs
+from assay.services.context import Ctx
+from assay.services.samples import _table
+
+# Lower is better for these (by name or prefix); higher for every other metric.
+LOWER = re.compile(r"^(log_loss|error_rate|cost|latency\.|tokens\.|judge\.errors)")
+EXAMPLES = 5
+
+
+def lower_is_better(metric: str) -> bool:
+    return bool(LOWER.match(metric))
+
+
+def resolve(ctx: Ctx, ident: str) -> Evaluation:
+    """An evaluation by id, or the evaluation a job version produced (``JOB:V0002``)."""
+    if ":" not in ident:
+        return evaluations.get(ctx, ident)
+    job_name, version_name = parse_version_ref(ident)
+    _job, version = jobs.get_version(ctx, job_name, version_name)
+    found = ctx.session.scalar(select(Evaluation).where(Evaluation.version_id == version.id))
+    if found is None:
+        raise NotFound(f"{ident} has no evaluation yet (it is {version.state})")
+    return found
+
+
+def _numbers(metrics: dict[str, Any]) -> dict[str, float]:
+    return {
+        k: float(v)
+        for k, v in metrics.items()
+        if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+    }
+
+
+def _per_class(base: dict[str, Any], cand: dict[str, Any]) -> dict[str, dict[str, float]]:
+    a, b = base.get("per_class"), cand.get("per_class")
+    if not isinstance(a, dict) or not isinstance(b, dict):
+        return {}
+    out: dict[str, dict[str, float]] = {}
+    for cls in sorted(set(a) & set(b)):
+        if isinstance(a[cls], dict) and isinstance(b[cls], dict):
+            shared = _numbers(a[cls]).keys() & _numbers(b[cls]).keys()
+            out[cls] = {k: float(b[cls][k]) - float(a[cls][k]) for k in sorted(shared)}
+    return out
+
+
+def _column(metric: str, columns: set[str]) -> str | None:
+    if metric == "accuracy" and "correct" in columns:
+        return "correct"
+    if metric.endswith(".accuracy") and metric.count(".") == 1:
+        name = metric.split(".")[0]
+        return name if name in columns else None
+    if metric == "judge.mean" and "judge" in columns:
+        return "judge"
+    return None
+
+
+def _rows(ctx: Ctx, ev: Evaluation) -> dict[tuple[Any, ...], dict[str, Any]]:
+    assert ev.samples_sha256 is not None
+    table = _table(ctx, ev.samples_sha256)
+    keys = [k for k in ("id", "turn") if k in table.column_names]
+    if "id" not in keys:
+        raise InvalidInput("the per-sample rows have no id column to pair samples by")
+    return {tuple(r[k] for k in keys): r for r in table.to_pylist()}
+
+
+def _samples(
+    ctx: Ctx, base: Evaluation, cand: Evaluation, metrics: list[str], p: dict[str, Any]
+) -> tuple[dict[str, Any] | None, str | None]:
+    """The sample-level comparison, or why there is none."""
+    if base.dataset_commit_id != cand.dataset_commit_id:
+        return None, (
+            "the evaluations measured different dataset commits "
+            f"({base.dataset_commit_id[:8]} and {cand.dataset_commit_id[:8]}): metric deltas "
+            "are shown, but samples cannot be paired"
+        )
+    if base.samples_sha256 is None or cand.samples_sha256 is None:
+        return None, "one of the evaluations has no per-sample rows to pair"
+    a, b = _rows(ctx, base), _rows(ctx, cand)
+    keys = sorted(set(a) & set(b), key=str)
+    if not keys:
+        return None, "the two evaluations share no sample id"
+    columns = set(next(iter(a.values()))) & set(next(iter(b.values())))
+    out: dict[str, Any] = {"paired": len(keys), "metrics": {}}
+    single = all(len(k) == 1 or k[1] == 1 for k in keys)  # no turns to tell apart
+    for metric in metrics:
+        col = _column(metric, columns)
+        if col is None:
+            continue
+        # Pairs where both sides have a value (an llm turn with an error has none).
+        pairs = [(a[k][col], b[k][col], k) for k in keys]
+        pairs = [(x, y, k) for x, y, k in pairs if x is not None and y is not None]
+        if not pairs:
+            continue
+        x = np.array([float(v) for v, _, _ in pairs])
+        y = np.array([float(v) for _, v, _ in pairs])
+        boot = significance.paired_bootstrap(
+            x, y, resamples=p["resamples"], confidence=p["confidence"], seed=p["seed"]
+        )
+        entry: dict[str, Any] = {
+            "column": col,
+            "n": len(pairs),
+            "delta": boot.delta,
+            "interval": [boot.low, boot.high],
+            "samplesNeeded": significance.samples_needed(x, y, alpha=1 - p["confidence"]),
+        }
+        if all(isinstance(v, bool) for v, _, _ in pairs[:100]):
+            test = significance.mcnemar(x.astype(bool), y.astype(bool))
+            entry.update(test="mcnemar", pValue=test.p_value)
+            fixed = [k for v, w, k in pairs if not v and w]
+            regressed = [k for v, w, k in pairs if v and not w]
+        else:
+            entry.update(test="bootstrap", pValue=None)
+            fixed = [k for v, w, k in pairs if w > v]
+            regressed = [k for v, w, k in pairs if w < v]
+        entry.update(
+            fixed=len(fixed),
+            regressed=len(regressed),
+            unchanged=len(pairs) - len(fixed) - len(regressed),
+            fixedExamples=[_show(k, single) for k in fixed[:EXAMPLES]],
+            regressedExamples=[_show(k, single) for k in regressed[:EXAMPLES]],
+        )
+        out["metrics"][metric] = entry
+    return out, None
+
+
+def _show(key: tuple[Any, ...], single: bool) -> str:
+    return str(key[0]) if single else f"{key[0]}#{key[1]}"
+
+
+def compare(
+    ctx: Ctx,
+    baseline: str,
+    candidates: list[str],
+    *,
+    metrics: list[str] | None = None,
+    confidence: float = 0.95,
+    resamples: int = significance.RESAMPLES,
+    seed: int = 0,
+) -> dict[str, Any]:
+    if not candidates:
+        raise InvalidInput("name at least one evaluation to compare with the baseline")
+    if not 0.5 <= confidence < 1:
+        raise InvalidInput("confidence must be from 0.5 to below 1, e.g. 0.95")
+    if not 100 <= resamples <= 100_000:
+        raise InvalidInput("resamples must be from 100 to 100,000")
+    base = resolve(ctx, baseline)
+    base_numbers = _numbers(base.metrics)
+    p = {"confidence": confidence, "resamples": resamples, "seed": seed}
+    results = []
+    for ident in candidates:
+        cand = resolve(ctx, ident)
+        cand_numbers = _numbers(cand.metrics)
+        shared = sorted(base_numbers.keys() & cand_numbers.keys())
+        if metrics:
+            missing = [m for m in metrics if m not in shared]
+            if missing:
+                raise InvalidInput(
+                    f"{ident} and {baseline} do not both have metric(s) {', '.join(missing)}; "
+                    f"shared: {', '.join(shared) or 'none'}"
+                )
+            shared = list(metrics)
+        if not shared:
+            raise InvalidInput(f"{ident} and {baseline} have no metric in common")
+        rows = [
+            {
+                "metric": m,
+                "baseline": base_numbers[m],
+                "candidate": cand_numbers[m],
+                "delta": cand_numbers[m] - base_numbers[m],
+                "lowerIsBetter": lower_is_better(m),
+            }
+            for m in shared
+        ]
+        samples, why = _samples(ctx, base, cand, shared, p)
+        results.append(
+            {
+                "candidate": ident,
+                "candidateId": cand.id,
+                "metrics": rows,
+                "perClass": _per_class(base.metrics, cand.metrics),
+                "samples": samples,
+                "samplesNote": why,
+            }
+        )
+    _holm(results, 1 - confidence)
+    return {
+        "baseline": baseline,
+        "baselineId": base.id,
+        "confidence": confidence,
+        "resamples": resamples,
+        "seed": seed,
+        "candidates": results,
+    }
+
+
+def _holm(results: list[dict[str, Any]], alpha: float) -> None:
+    """Correct every McNemar p-value of the comparison together; mark significance."""
+    tested = [entry for r in results if r["samples"] for entry in r["samples"]["metrics"].values()]
+    with_p = [e for e in tested if e["pValue"] is not None]
+    for e, adjusted in zip(with_p, significance.holm([e["pValue"] for e in with_p]), strict=True):
+        e["pHolm"] = adjusted
+    for e in tested:
+        if e["pValue"] is not None:
+            e["significant"] = e["pHolm"] < alpha
+        else:  # no test statistic: the bootstrap interval decides
+            low, high = e["interval"]
+            e["significant"] = low > 0 or high < 0
