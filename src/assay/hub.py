@@ -50,6 +50,7 @@ __all__ = [
     "delete_endpoint",
     "delete_evaluation",
     "delete_folder",
+    "diff",
     "download_artifact",
     "errors",
     "estimate",
@@ -339,6 +340,14 @@ def compare(
             "resamples": resamples,
             "seed": seed,
         },
+    )
+
+
+def diff(baseline: str, candidate: str, only: str | None = None, limit: int = 50) -> dict[str, Any]:
+    """Samples fixed or regressed between two evaluations of the same dataset commit, with
+    both sides' predictions (``only``: "fixed" or "regressed")."""
+    return client().post(  # type: ignore[no-any-return]
+        "/diff", {"baseline": baseline, "candidate": candidate, "only": only, "limit": limit}
     )
 
 

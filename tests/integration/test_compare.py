@@ -130,3 +130,18 @@ def test_bad_comparisons_say_why(
     assert np.isclose(
         next(m["delta"] for m in cand["metrics"] if m["metric"] == "exact.accuracy"), -0.75
     )
+
+
+def test_diff_lists_changed_samples_side_by_side(cli: Any, versions: dict[str, str]) -> None:
+    result = hub.diff(versions["a"], versions["b"], only="regressed", limit=3)
+    assert (result["fixed"], result["regressed"], result["column"]) == (10, 10, "exact")
+    assert [r["sample"] for r in result["rows"]] == ["s20", "s21", "s22"]
+    row = result["rows"][0]
+    assert row["baseline.reply"] == "ans20" and row["candidate.reply"] == "no idea"
+    assert (row["baseline.exact"], row["candidate.exact"]) == (True, False)
+    fixed = hub.diff(versions["a"], versions["b"], only="fixed", limit=100)["rows"]
+    assert {r["sample"] for r in fixed} == {f"s{i}" for i in range(30, 40)}
+    r = cli("diff", versions["a"], versions["c"], "--limit", "2")
+    assert r.code == 0 and "0 fixed, 20 regressed" in r.err and "s10" in r.out
+    with pytest.raises(errors.InvalidInput, match="--only must be fixed or regressed"):
+        hub.diff(versions["a"], versions["b"], only="worse")

@@ -26,6 +26,7 @@ def test_hub_exports() -> None:
             "delete_endpoint",
             "delete_evaluation",
             "delete_folder",
+            "diff",
             "download_artifact",
             "errors",
             "estimate",

@@ -269,3 +269,10 @@ class CompareRequest(Schema):
     confidence: float = Field(default=0.95, ge=0.5, lt=1)
     resamples: int = Field(default=2000, ge=100, le=100_000)
     seed: int = Field(default=0, ge=0, le=2**31)
+
+
+class DiffRequest(Schema):
+    baseline: str = Field(max_length=300)
+    candidate: str = Field(max_length=300)
+    only: str | None = None
+    limit: int = Field(default=50, ge=1, le=10_000)

@@ -149,3 +149,30 @@ def compare(
         if found:
             raise typer.Exit(1)
         render.err.print("no regression beyond the tolerance", highlight=False)
+
+
+@app.command("diff")
+def diff(
+    baseline: Annotated[str, typer.Argument(help="evaluation id or JOB:VERSION")],
+    candidate: Annotated[str, typer.Argument(help="evaluation id or JOB:VERSION")],
+    only: Annotated[str | None, typer.Option(help="fixed or regressed")] = None,
+    limit: Annotated[int, typer.Option(help="at most this many samples")] = 20,
+    output: Annotated[str, typer.Option("--output", "-o", help="table or json")] = "table",
+) -> None:
+    """Samples whose correctness or score changed from BASELINE to CANDIDATE, side by side."""
+    result = hub.diff(baseline, candidate, only, limit)
+    if render.check_output(output) == "json":
+        render.as_json(result)
+        return
+    render.err.print(
+        f"{result['fixed']} fixed, {result['regressed']} regressed (by {result['column']})",
+        highlight=False,
+    )
+    rows = result["rows"]
+    if not rows:
+        return
+    names = [k for k in rows[0] if k not in ("column",)]
+    render.table(
+        [{k: _num(v) if not isinstance(v, str) else v for k, v in r.items()} for r in rows],
+        [(n.upper(), n) for n in names],
+    )

@@ -227,3 +227,55 @@ def _holm(results: list[dict[str, Any]], alpha: float) -> None:
         else:  # no test statistic: the bootstrap interval decides
             low, high = e["interval"]
             e["significant"] = low > 0 or high < 0
+
+
+# Per-sample columns shown side by side in a diff, when a row has them.
+SHOWN = ("label", "prediction", "confidence", "reference", "reply", "IoU", "error")
+
+
+def diff(
+    ctx: Ctx, baseline: str, candidate: str, *, only: str | None = None, limit: int = 50
+) -> dict[str, Any]:
+    """The samples whose correctness (or per-sample score) changed between two evaluations
+    of the same dataset commit, with both sides' predictions."""
+    if only not in (None, "fixed", "regressed"):
+        raise InvalidInput("--only must be fixed or regressed")
+    if not 1 <= limit <= 10_000:
+        raise InvalidInput("--limit must be from 1 to 10,000")
+    base, cand = resolve(ctx, baseline), resolve(ctx, candidate)
+    if base.dataset_commit_id != cand.dataset_commit_id:
+        raise InvalidInput(
+            f"{baseline} and {candidate} measured different dataset commits "
+            f"({base.dataset_commit_id[:8]} and {cand.dataset_commit_id[:8]}): no samples to pair"
+        )
+    if base.samples_sha256 is None or cand.samples_sha256 is None:
+        raise InvalidInput("one of the evaluations has no per-sample rows")
+    a, b = _rows(ctx, base), _rows(ctx, cand)
+    keys = sorted(set(a) & set(b), key=str)
+    columns = set(next(iter(a.values()))) & set(next(iter(b.values())))
+    col = next(
+        (
+            c
+            for c in ("correct", "exact", "prefix", "contains", "regex", "judge", "IoU")
+            if c in columns
+        ),
+        None,
+    )
+    if col is None:
+        raise InvalidInput("the per-sample rows have no correctness or score column to compare")
+    single = all(len(k) == 1 or k[1] == 1 for k in keys)
+    rows: list[dict[str, Any]] = []
+    counts = {"fixed": 0, "regressed": 0}
+    for k in keys:
+        x, y = a[k].get(col), b[k].get(col)
+        if x is None or y is None or x == y:
+            continue
+        change = "fixed" if float(y) > float(x) else "regressed"
+        counts[change] += 1
+        if (only is None or change == only) and len(rows) < limit:
+            row: dict[str, Any] = {"sample": _show(k, single), "change": change, "column": col}
+            for name in (col, *SHOWN):
+                if name in columns:
+                    row[f"baseline.{name}"], row[f"candidate.{name}"] = a[k][name], b[k][name]
+            rows.append(row)
+    return {"baseline": baseline, "candidate": candidate, "column": col, **counts, "rows": rows}

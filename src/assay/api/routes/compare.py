@@ -28,3 +28,9 @@ def compare(body: s.CompareRequest, ctx: Ctx = Context) -> dict[str, Any]:
         resamples=body.resamples,
         seed=body.seed,
     )
+
+
+@router.post("/diff", openapi_extra=rule("user"))
+def diff(body: s.DiffRequest, ctx: Ctx = Context) -> dict[str, Any]:
+    """The samples that changed between two evaluations of the same dataset commit."""
+    return comparing.diff(ctx, body.baseline, body.candidate, only=body.only, limit=body.limit)
