@@ -69,6 +69,7 @@ __all__ = [
     "list_samples",
     "login",
     "logout",
+    "pin",
     "use_client",
     "whoami",
 ]
@@ -321,13 +322,14 @@ def estimate(
 
 def compare(
     candidates: list[str] | str,
-    baseline: str,
+    baseline: str | None = None,
     metrics: list[str] | None = None,
     confidence: float = 0.95,
     resamples: int = 2000,
     seed: int = 0,
 ) -> dict[str, Any]:
-    """Each candidate (an evaluation id or ``JOB:V0002``) against the baseline: metric and
+    """Each candidate (an evaluation id or ``JOB:V0002``) against the baseline (default: the
+    one pinned for the first candidate's job, else its model): metric and
     per-class deltas, and on a shared dataset commit the fixed/regressed samples with
     McNemar p-values (Holm-corrected), bootstrap intervals and samples needed."""
     return client().post(  # type: ignore[no-any-return]
@@ -340,6 +342,13 @@ def compare(
             "resamples": resamples,
             "seed": seed,
         },
+    )
+
+
+def pin(evaluation: str, job: str | None = None, model: str | None = None) -> dict[str, Any]:
+    """Pin an evaluation (id or ``JOB:V0001``) as the baseline of a job or a model."""
+    return client().put(  # type: ignore[no-any-return]
+        "/pins", {"evaluation": evaluation, "job": job, "model": model}
     )
 
 

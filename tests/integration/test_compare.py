@@ -145,3 +145,26 @@ def test_diff_lists_changed_samples_side_by_side(cli: Any, versions: dict[str, s
     assert r.code == 0 and "0 fixed, 20 regressed" in r.err and "s10" in r.out
     with pytest.raises(errors.InvalidInput, match="--only must be fixed or regressed"):
         hub.diff(versions["a"], versions["b"], only="worse")
+
+
+def test_a_pinned_baseline_is_the_default(cli: Any, versions: dict[str, str]) -> None:
+    with pytest.raises(errors.InvalidInput, match="no baseline for qa:V0003"):
+        hub.compare([versions["c"]])
+    r = cli("pin", versions["a"], "--job", "qa")
+    assert r.code == 0 and "baseline of job qa" in r.err
+    result = hub.compare([versions["c"]])
+    assert (
+        result["baselinePinned"]
+        and result["baselineId"] == hub.get_version(versions["a"]).data["evaluationId"]
+    )
+    gate = cli("compare", versions["c"], "--metric", "exact.accuracy", "--fail-on-regression")
+    assert gate.code == 1  # against the pin
+    hub.pin(versions["c"], job="qa")  # pinning another replaces it
+    assert (
+        hub.compare([versions["d"]])["baselineId"]
+        == hub.get_version(versions["c"]).data["evaluationId"]
+    )
+    with pytest.raises(errors.InvalidInput, match="exactly one of --job NAME or --model REF"):
+        hub.pin(versions["a"])
+    with pytest.raises(errors.NotFound):
+        hub.pin(versions["a"], job="no-such-job")

@@ -45,6 +45,7 @@ def test_hub_exports() -> None:
             "list_samples",
             "login",
             "logout",
+            "pin",
             "use_client",
             "whoami",
         ]

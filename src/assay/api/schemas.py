@@ -263,7 +263,7 @@ class RescoreRequest(Schema):
 
 
 class CompareRequest(Schema):
-    baseline: str = Field(max_length=300)
+    baseline: str | None = Field(default=None, max_length=300)  # default: the pinned one
     candidates: list[str] = Field(min_length=1, max_length=50)
     metrics: list[str] | None = Field(default=None, max_length=200)
     confidence: float = Field(default=0.95, ge=0.5, lt=1)
@@ -276,3 +276,9 @@ class DiffRequest(Schema):
     candidate: str = Field(max_length=300)
     only: str | None = None
     limit: int = Field(default=50, ge=1, le=10_000)
+
+
+class PinRequest(Schema):
+    evaluation: str = Field(max_length=300)
+    job: str | None = Field(default=None, max_length=64)
+    model: str | None = Field(default=None, max_length=300)

@@ -109,7 +109,10 @@ def _table(result: dict[str, Any]) -> None:
 @app.command("compare")
 def compare(
     candidates: Annotated[list[str], typer.Argument(help="evaluation ids or JOB:VERSION")],
-    baseline: Annotated[str, typer.Option(help="evaluation id or JOB:VERSION to compare to")],
+    baseline: Annotated[
+        str | None,
+        typer.Option(help="evaluation id or JOB:VERSION; default: the pinned baseline"),
+    ] = None,
     metric: Annotated[
         list[str] | None, typer.Option("--metric", help="only these metrics (repeat)")
     ] = None,
@@ -176,3 +179,15 @@ def diff(
         [{k: _num(v) if not isinstance(v, str) else v for k, v in r.items()} for r in rows],
         [(n.upper(), n) for n in names],
     )
+
+
+@app.command("pin")
+def pin(
+    evaluation: Annotated[str, typer.Argument(help="evaluation id or JOB:VERSION")],
+    job: Annotated[str | None, typer.Option(help="the job it is the baseline of")] = None,
+    model: Annotated[str | None, typer.Option(help="the model it is the baseline of")] = None,
+) -> None:
+    """Pin a baseline: `assay compare` then compares the job's (or model's) evaluations
+    with it unless --baseline is given. Pinning another replaces it."""
+    done = hub.pin(evaluation, job=job, model=model)
+    render.err.print(f"Pinned {evaluation} as the baseline of {done['for']}", highlight=False)

@@ -206,6 +206,19 @@ class Endpoint(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class Pin(Base):
+    """A user's pinned baseline for a job or a model asset: comparisons default to it."""
+
+    __tablename__ = "pins"
+    __table_args__ = (UniqueConstraint("owner_id", "scope", "target_id"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    scope: Mapped[str] = mapped_column(String(8))  # "job" | "model"
+    target_id: Mapped[str] = mapped_column(String(36))  # the job's or model asset's id
+    evaluation_id: Mapped[str] = mapped_column(ForeignKey("evaluations.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Job(Base):
     __tablename__ = "jobs"
     __table_args__ = (UniqueConstraint("owner_id", "name"),)

@@ -136,12 +136,15 @@ class Client:
         clean = {k: v for k, v in params.items() if v is not None}
         return self.request("GET", path, params=clean)
 
-    def post(self, path: str, body: Any) -> Any:
+    def post(self, path: str, body: Any, method: str = "POST") -> Any:
         # Encoded here, not by httpx: httpx refuses NaN and infinity with a bare ValueError,
         # while the server refuses them with a clear InvalidInput (one rule, in one place).
         content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
         headers = {"Content-Type": "application/json"}
-        return self.request("POST", path, content=content, headers=headers)
+        return self.request(method, path, content=content, headers=headers)
+
+    def put(self, path: str, body: Any) -> Any:
+        return self.post(path, body, method="PUT")
 
     def delete(self, path: str, **params: Any) -> Any:
         clean = {k: v for k, v in params.items() if v is not None}

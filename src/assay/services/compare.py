@@ -17,10 +17,10 @@ import numpy as np
 from sqlalchemy import select
 
 from assay.core.errors import InvalidInput, NotFound
-from assay.core.refs import parse_version_ref
-from assay.db.models import Evaluation
+from assay.core.refs import parse_ref, parse_version_ref
+from assay.db.models import Evaluation, Pin
 from assay.metrics import significance
-from assay.services import evaluations, jobs
+from assay.services import evaluations, hub, jobs
 from assay.services.context import Ctx
 from assay.services.samples import _table
 
@@ -151,7 +151,7 @@ def _show(key: tuple[Any, ...], single: bool) -> str:
 
 def compare(
     ctx: Ctx,
-    baseline: str,
+    baseline: str | None,
     candidates: list[str],
     *,
     metrics: list[str] | None = None,
@@ -161,6 +161,9 @@ def compare(
 ) -> dict[str, Any]:
     if not candidates:
         raise InvalidInput("name at least one evaluation to compare with the baseline")
+    pinned = baseline is None
+    if baseline is None:
+        baseline = pinned_for(ctx, candidates[0])
     if not 0.5 <= confidence < 1:
         raise InvalidInput("confidence must be from 0.5 to below 1, e.g. 0.95")
     if not 100 <= resamples <= 100_000:
@@ -208,6 +211,7 @@ def compare(
     return {
         "baseline": baseline,
         "baselineId": base.id,
+        "baselinePinned": pinned,
         "confidence": confidence,
         "resamples": resamples,
         "seed": seed,
@@ -279,3 +283,54 @@ def diff(
                     row[f"baseline.{name}"], row[f"candidate.{name}"] = a[k][name], b[k][name]
             rows.append(row)
     return {"baseline": baseline, "candidate": candidate, "column": col, **counts, "rows": rows}
+
+
+def _target(ctx: Ctx, job: str | None, model: str | None) -> tuple[str, str, str]:
+    """(scope, target id, shown name) of a pin's job or model asset."""
+    if (job is None) == (model is None):
+        raise InvalidInput("pin a baseline for exactly one of --job NAME or --model REF")
+    if job is not None:
+        return "job", jobs.get_job(ctx, job).id, f"job {job}"
+    assert model is not None
+    info = hub.lookup(ctx, parse_ref(model, type_hint="model"))
+    if info.type != "model":
+        raise InvalidInput(f"{model} is a {info.type}, not a model")
+    return "model", info.asset.id, f"model {model}"
+
+
+def pin(ctx: Ctx, evaluation: str, *, job: str | None, model: str | None) -> dict[str, Any]:
+    """Make ``evaluation`` the baseline of a job or a model (replacing an earlier pin)."""
+    ev = resolve(ctx, evaluation)
+    scope, target, shown = _target(ctx, job, model)
+    found = ctx.session.scalar(
+        select(Pin).where(Pin.owner_id == ctx.actor.id, Pin.scope == scope, Pin.target_id == target)
+    )
+    if found is None:
+        found = Pin(owner_id=ctx.actor.id, scope=scope, target_id=target, evaluation_id=ev.id)
+        ctx.session.add(found)
+    else:
+        found.evaluation_id = ev.id
+    ctx.session.flush()
+    return {"pinned": evaluation, "evaluationId": ev.id, "for": shown}
+
+
+def pinned_for(ctx: Ctx, candidate: str) -> str:
+    """The baseline pinned for a candidate: its job's pin (``JOB:V…``), else its model's."""
+    ev = resolve(ctx, candidate)
+    targets: list[tuple[str, str]] = []
+    if ":" in candidate:
+        targets.append(("job", jobs.get_job(ctx, parse_version_ref(candidate)[0]).id))
+    if ev.model_asset_id is not None:
+        targets.append(("model", ev.model_asset_id))
+    for scope, target in targets:
+        found = ctx.session.scalar(
+            select(Pin).where(
+                Pin.owner_id == ctx.actor.id, Pin.scope == scope, Pin.target_id == target
+            )
+        )
+        if found is not None:
+            return found.evaluation_id
+    raise InvalidInput(
+        f"no baseline for {candidate}: pass --baseline, or pin one with "
+        "`assay pin EVAL --job NAME` (or --model REF)"
+    )

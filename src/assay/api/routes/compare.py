@@ -34,3 +34,9 @@ def compare(body: s.CompareRequest, ctx: Ctx = Context) -> dict[str, Any]:
 def diff(body: s.DiffRequest, ctx: Ctx = Context) -> dict[str, Any]:
     """The samples that changed between two evaluations of the same dataset commit."""
     return comparing.diff(ctx, body.baseline, body.candidate, only=body.only, limit=body.limit)
+
+
+@router.put("/pins", openapi_extra=rule("user"))
+def pin(body: s.PinRequest, ctx: Ctx = Context) -> dict[str, Any]:
+    """Pin an evaluation as the baseline of a job or a model; comparisons default to it."""
+    return comparing.pin(ctx, body.evaluation, job=body.job, model=body.model)

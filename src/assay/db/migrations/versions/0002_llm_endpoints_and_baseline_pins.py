@@ -1,8 +1,8 @@
-"""llm endpoints
+"""llm endpoints and baseline pins
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-23 11:57:16.654922
+Create Date: 2026-11-23 13:12:56.938589
 """
 
 from __future__ import annotations
@@ -43,6 +43,19 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("owner_id", "name"),
     )
+    op.create_table(
+        "pins",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("owner_id", sa.String(length=36), nullable=False),
+        sa.Column("scope", sa.String(length=8), nullable=False),
+        sa.Column("target_id", sa.String(length=36), nullable=False),
+        sa.Column("evaluation_id", sa.String(length=36), nullable=False),
+        sa.Column("created_at", assay.db.models.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["evaluation_id"], ["evaluations.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["owner_id"], ["users.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("owner_id", "scope", "target_id"),
+    )
     with op.batch_alter_table("evaluations", schema=None) as batch_op:
         batch_op.add_column(sa.Column("endpoint", sa.String(length=64), nullable=True))
         batch_op.alter_column("model_asset_id", existing_type=sa.VARCHAR(length=36), nullable=True)
@@ -72,5 +85,6 @@ def downgrade() -> None:
         batch_op.alter_column("model_asset_id", existing_type=sa.VARCHAR(length=36), nullable=False)
         batch_op.drop_column("endpoint")
 
+    op.drop_table("pins")
     op.drop_table("endpoints")
     # ### end Alembic commands ###
