@@ -190,14 +190,32 @@ def create_evaluation(
 
 
 def list_evaluation(
-    ref: Asset | Branch | Tag | str | None = None, all_commits: bool = False, limit: int = 100
+    ref: Asset | Branch | Tag | str | None = None,
+    all_commits: bool = False,
+    limit: int = 100,
+    **filters: Any,
 ) -> list[dict[str, Any]]:
-    """Evaluations newest first: all you can see, or those of the commit a ref names."""
+    """Evaluations newest first: all you can see, or those of the commit a ref names.
+    ``filters``: model, dataset (refs), job, state, creator, since (ISO date), metric (a
+    list of conditions such as "accuracy>0.9"), cursor (the last row's ``startTime|id``)."""
+    unknown = set(filters) - {
+        "model",
+        "dataset",
+        "job",
+        "state",
+        "creator",
+        "since",
+        "metric",
+        "cursor",
+    }
+    if unknown:
+        raise errors.InvalidInput(f"unknown filter(s): {', '.join(sorted(unknown))}")
     return client().get(  # type: ignore[no-any-return]
         "/evaluations",
         ref=ref_of(ref) if ref is not None else None,
         all_commits=all_commits or None,
         limit=limit,
+        **filters,
     )
 
 

@@ -168,3 +168,60 @@ def test_a_pinned_baseline_is_the_default(cli: Any, versions: dict[str, str]) ->
         hub.pin(versions["a"])
     with pytest.raises(errors.NotFound):
         hub.pin(versions["a"], job="no-such-job")
+
+
+def test_one_list_newest_first_with_filters_and_cursor_paging(
+    cli: Any, versions: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    m = tmp_path / "model"
+    m.mkdir()
+    (m / "w.txt").write_text("weights")
+    commit_dir("model", "hand", "m", m, monkeypatch)
+    by_hand = (
+        hub.get_folder("model", "hand")
+        .get_asset("m")
+        .create_evaluation(metrics={"exact.accuracy": 0.9}, dataset="qa/set")
+    )
+    everything = hub.list_evaluation()
+    assert [e["source"] for e in everything] == [
+        "sdk",
+        "qa:V0004",
+        "qa:V0003",
+        "qa:V0002",
+        "qa:V0001",
+    ]
+    assert everything[0]["id"] == by_hand["id"] and {e["state"] for e in everything} == {
+        "Completed"
+    }
+
+    def ids(**filters: Any) -> list[str]:
+        return [e["source"] for e in hub.list_evaluation(**filters)]
+
+    assert ids(job="qa") == ["qa:V0004", "qa:V0003", "qa:V0002", "qa:V0001"]
+    assert ids(metric=["exact.accuracy>0.5"]) == ["sdk", "qa:V0004", "qa:V0002", "qa:V0001"]
+    assert ids(metric=["exact.accuracy>0.5", "exact.accuracy<0.8"]) == [
+        "qa:V0004",
+        "qa:V0002",
+        "qa:V0001",
+    ]
+    assert ids(model="hand/m") == ["sdk"]
+    assert ids(dataset="qa/set", job="qa", state="Completed") == ids(job="qa")
+    assert ids(state="Terminated") == []
+    me = hub.whoami()["name"]
+    assert len(ids(creator=me)) == 5 and ids(creator="nobody") == []
+    assert ids(since="2999-01-01") == [] and len(ids(since="2000-01-01")) == 5
+    # Cursor paging: pages of two, in order, each row once.
+    seen, cursor = [], None
+    while True:
+        page = hub.list_evaluation(limit=2, **({"cursor": cursor} if cursor else {}))
+        if not page:
+            break
+        seen += [e["id"] for e in page]
+        cursor = f"{page[-1]['startTime']}|{page[-1]['id']}"
+    assert seen == [e["id"] for e in everything]
+    with pytest.raises(errors.InvalidInput, match="cannot read metric condition"):
+        hub.list_evaluation(metric=["accuracy >> 1"])
+    with pytest.raises(errors.InvalidInput, match="unknown state"):
+        hub.list_evaluation(state="Done")
+    r = cli("ls", "evaluation", "--job", "qa", "--metric", "exact.accuracy<0.5", "-o", "json")
+    assert r.code == 0 and [e["source"] for e in json.loads(r.out)] == ["qa:V0003"]

@@ -147,6 +147,7 @@ class EvaluationPublic(BaseModel):
     datasetTags: list[str]
     results: dict[str, Any]
     source: str
+    state: str = "Completed"  # a job's evaluation: its version's final state
     partial: bool = False
     samples: int = 0
     artifacts: list[dict[str, Any]] = Field(default_factory=list)

@@ -88,11 +88,32 @@ def ls_evaluation(
         bool, typer.Option("--all-commits", help="every commit in the ref's history")
     ] = False,
     limit: Annotated[int, typer.Option(help="at most this many")] = 100,
+    model: Annotated[str | None, typer.Option(help="of this model ref")] = None,
+    dataset: Annotated[str | None, typer.Option(help="on this dataset ref")] = None,
+    job: Annotated[str | None, typer.Option(help="made by this job")] = None,
+    state: Annotated[str | None, typer.Option(help="Completed, Terminated, TimedOut")] = None,
+    creator: Annotated[str | None, typer.Option(help="made by this user")] = None,
+    since: Annotated[str | None, typer.Option(help="made at or after, e.g. 2026-11-01")] = None,
+    metric: Annotated[
+        list[str] | None, typer.Option(help='condition, e.g. "accuracy>0.9" (repeatable)')
+    ] = None,
+    cursor: Annotated[str | None, typer.Option(help="the last row's startTime|id")] = None,
     output: Output = "table",
 ) -> None:
-    """List evaluations, newest first."""
+    """List evaluations, newest first, narrowed by the filters."""
     render.check_output(output)
-    rows = hub.list_evaluation(ref, all_commits=all_commits, limit=limit)
+    given = {
+        "model": model,
+        "dataset": dataset,
+        "job": job,
+        "state": state,
+        "creator": creator,
+        "since": since,
+        "metric": metric or None,
+        "cursor": cursor,
+    }
+    filters = {k: v for k, v in given.items() if v is not None}
+    rows = hub.list_evaluation(ref, all_commits=all_commits, limit=limit, **filters)
     if output == "json":
         render.as_json(rows)
         return

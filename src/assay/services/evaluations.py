@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import uuid
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import aliased
 
 from assay.core.errors import InvalidInput, NotFound
 from assay.core.refs import AssetRef
-from assay.db.models import Asset, Evaluation, Folder, User
+from assay.core.states import State
+from assay.db.models import Asset, Evaluation, Folder, Job, User, Version
 from assay.services import history, hub
 from assay.services.context import Ctx
 
@@ -108,22 +111,118 @@ def delete(ctx: Ctx, evaluation_id: str) -> Evaluation:
     return ev
 
 
+_STATES = (State.COMPLETED, State.TERMINATED, State.TIMED_OUT, State.FAILED)
+_CONDITION = re.compile(r"^\s*([A-Za-z_][\w.\-/]{0,127})\s*(>=|<=|==|!=|>|<|=)\s*(\S+)\s*$")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What ``assay ls evaluation`` narrows the list to (all optional, combined with AND)."""
+
+    model: AssetRef | None = None
+    dataset: AssetRef | None = None
+    job: str | None = None
+    state: str | None = None
+    creator: str | None = None
+    since: datetime | None = None
+    metric: list[str] = field(default_factory=list)  # e.g. "accuracy>0.9"
+    cursor: str | None = None  # "<startTime>|<id>" of the last row already seen
+
+
+def _condition(text: str) -> Any:
+    found = _CONDITION.match(text)
+    if found is None:
+        raise InvalidInput(
+            f"cannot read metric condition {text!r}: write NAME OP NUMBER, e.g. "
+            '"accuracy>0.9" (OP one of > >= < <= == !=)'
+        )
+    name, op, raw = found.groups()
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InvalidInput(f"metric condition {text!r}: {raw!r} is not a number") from None
+    column = Evaluation.metrics[name].as_float()
+    return {
+        ">": column > value,
+        ">=": column >= value,
+        "<": column < value,
+        "<=": column <= value,
+        "==": column == value,
+        "=": column == value,
+        "!=": column != value,
+    }[op]
+
+
+def _cursor(text: str) -> Any:
+    when, _, last_id = text.partition("|")
+    try:
+        at = datetime.fromisoformat(when.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(
+            f"cannot read cursor {text!r}: pass the last row's startTime|id"
+        ) from None
+    return or_(
+        Evaluation.created_at < at, and_(Evaluation.created_at == at, Evaluation.id < last_id)
+    )
+
+
+def _commits(ctx: Ctx, ref: AssetRef, all_commits: bool, kind: str) -> Any:
+    r = hub.resolve(ctx, ref)
+    if r.info.type != kind:
+        raise InvalidInput(f"{ref} is a {r.info.type}, not a {kind}")
+    commits = (
+        [c.id for c in history.history_of(ctx, r.info, r.commit)] if all_commits else [r.commit.id]
+    )
+    col = Evaluation.model_commit_id if kind == "model" else Evaluation.dataset_commit_id
+    return col.in_(commits)
+
+
 def list_(
-    ctx: Ctx, ref: AssetRef | None, *, all_commits: bool, limit: int, before: datetime | None = None
+    ctx: Ctx,
+    ref: AssetRef | None,
+    *,
+    all_commits: bool,
+    limit: int,
+    before: datetime | None = None,
+    filters: Filters | None = None,
 ) -> list[Evaluation]:
-    """Evaluations newest first: all visible ones, or those of the commit(s) a ref names."""
+    """Evaluations newest first: all visible ones, or those of the commit(s) a ref names,
+    narrowed by ``filters``; one query (indexes on created_at and the commit columns)."""
+    f = filters or Filters()
     q = select(Evaluation)
     if not ctx.actor.is_admin:
         q = q.where(Evaluation.owner_id == ctx.actor.id)
     if ref is not None:
         r = hub.resolve(ctx, ref)
-        commits = (
-            [c.id for c in history.history_of(ctx, r.info, r.commit)]
-            if all_commits
-            else [r.commit.id]
+        q = q.where(_commits(ctx, ref, all_commits, r.info.type))
+    if f.model is not None:
+        q = q.where(_commits(ctx, f.model, all_commits, "model"))
+    if f.dataset is not None:
+        q = q.where(_commits(ctx, f.dataset, all_commits, "dataset"))
+    if f.job is not None or f.state is not None:
+        q = q.outerjoin(Version, Evaluation.version_id == Version.id)
+    if f.job is not None:
+        q = q.join(Job, Version.job_id == Job.id).where(
+            Job.name == f.job, Job.owner_id == ctx.actor.id
         )
-        col = Evaluation.model_commit_id if r.info.type == "model" else Evaluation.dataset_commit_id
-        q = q.where(col.in_(commits))
+    if f.state is not None:
+        if f.state not in _STATES:
+            raise InvalidInput(f"unknown state {f.state!r}: one of {', '.join(_STATES)}")
+        # A hand-made evaluation is complete; a job's has its version's final state.
+        q = q.where(
+            Version.state == f.state
+            if f.state != "Completed"
+            else or_(Evaluation.version_id.is_(None), Version.state == f.state)
+        )
+    if f.creator is not None:
+        creator = ctx.session.scalar(select(User.id).where(User.name == f.creator))
+        q = q.where(Evaluation.owner_id == (creator or ""))
+    if f.since is not None:
+        q = q.where(Evaluation.created_at >= f.since)
+    for condition in f.metric:
+        q = q.where(_condition(condition))
+    if f.cursor is not None:
+        q = q.where(_cursor(f.cursor))
     if before is not None:
         q = q.where(Evaluation.created_at < before)
     return list(
@@ -154,6 +253,16 @@ def to_public(ctx: Ctx, evals: list[Evaluation]) -> list[dict[str, Any]]:
         [e.model_commit_id for e in evals if e.model_commit_id]
         + [e.dataset_commit_id for e in evals],
     )
+    made_by = [e.version_id for e in evals if e.version_id]
+    states = (
+        dict(
+            ctx.session.execute(
+                select(Version.id, Version.state).where(Version.id.in_(made_by))
+            ).all()
+        )
+        if made_by
+        else {}
+    )
     creators = (
         dict(
             ctx.session.execute(
@@ -179,6 +288,7 @@ def to_public(ctx: Ctx, evals: list[Evaluation]) -> list[dict[str, Any]]:
             "datasetTags": tags[e.dataset_commit_id],
             "results": {"metric": e.metrics},
             "source": e.source,
+            "state": str(states.get(e.version_id or "", State.COMPLETED)),
             "partial": e.partial,
             "samples": e.sample_count if e.samples_sha256 else 0,
             "artifacts": [{"name": a["name"], "size": a["size"]} for a in e.artifacts or []],

@@ -37,10 +37,31 @@ def list_(
     all_commits: bool = False,
     limit: int = Query(default=100, ge=1, le=1000),
     before: datetime | None = None,
+    model: str | None = Query(default=None, max_length=300),
+    dataset: str | None = Query(default=None, max_length=300),
+    job: str | None = Query(default=None, max_length=64),
+    state: str | None = Query(default=None, max_length=16),
+    creator: str | None = Query(default=None, max_length=64),
+    since: datetime | None = None,
+    metric: list[str] = Query(default=[], max_length=20),
+    cursor: str | None = Query(default=None, max_length=120),
     ctx: Ctx = Context,
 ) -> list[s.EvaluationPublic]:
+    """Newest first. Page by passing the last row's ``startTime|id`` as ``cursor``."""
     parsed = parse_ref(ref) if ref else None
-    rows = evaluations.list_(ctx, parsed, all_commits=all_commits, limit=limit, before=before)
+    filters = evaluations.Filters(
+        model=parse_ref(model, type_hint="model") if model else None,
+        dataset=parse_ref(dataset, type_hint="dataset") if dataset else None,
+        job=job,
+        state=state,
+        creator=creator,
+        since=since,
+        metric=metric,
+        cursor=cursor,
+    )
+    rows = evaluations.list_(
+        ctx, parsed, all_commits=all_commits, limit=limit, before=before, filters=filters
+    )
     return [s.EvaluationPublic(**d) for d in evaluations.to_public(ctx, rows)]
 
 
