@@ -207,6 +207,7 @@ def list_evaluation(
         "since",
         "metric",
         "cursor",
+        "fresh",
     }
     if unknown:
         raise errors.InvalidInput(f"unknown filter(s): {', '.join(sorted(unknown))}")

@@ -225,3 +225,24 @@ def test_one_list_newest_first_with_filters_and_cursor_paging(
         hub.list_evaluation(state="Done")
     r = cli("ls", "evaluation", "--job", "qa", "--metric", "exact.accuracy<0.5", "-o", "json")
     assert r.code == 0 and [e["source"] for e in json.loads(r.out)] == ["qa:V0003"]
+
+
+def test_stale_evaluations_are_marked_and_fresh_hides_them(
+    versions: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    m = tmp_path / "model"
+    m.mkdir()
+    (m / "w.txt").write_text("v1")
+    commit_dir("model", "hand", "m", m, monkeypatch)
+    asset = hub.get_folder("model", "hand").get_asset("m")
+    ev = asset.create_evaluation(metrics={"exact.accuracy": 0.9}, dataset="qa/set")
+    assert hub.get_evaluation(ev["id"])["stale"] is None
+    (m / "w.txt").write_text("v2")
+    monkeypatch.chdir(m)
+    asset.create_commit(message="new weights", add=["w.txt"])
+    stale = hub.get_evaluation(ev["id"])["stale"]
+    assert stale is not None and stale.startswith("the model branch main moved to")
+    assert ev["id"] not in [e["id"] for e in hub.list_evaluation(fresh=True)]
+    assert len(hub.list_evaluation(fresh=True)) == 4  # the job's, on an unmoved dataset
+    result = hub.compare([versions["a"]], baseline=ev["id"])
+    assert result["baselineStale"] == stale and result["candidates"][0]["stale"] is None

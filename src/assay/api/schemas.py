@@ -148,6 +148,7 @@ class EvaluationPublic(BaseModel):
     results: dict[str, Any]
     source: str
     state: str = "Completed"  # a job's evaluation: its version's final state
+    stale: str | None = None  # why it no longer describes its branches' heads
     partial: bool = False
     samples: int = 0
     artifacts: list[dict[str, Any]] = Field(default_factory=list)

@@ -64,8 +64,12 @@ def _markdown(result: dict[str, Any]) -> None:
 def _table(result: dict[str, Any]) -> None:
     level = f"{result['confidence']:.0%}"
     render.out.print(f"baseline {result['baseline']}", highlight=False)
+    if result.get("baselineStale"):
+        render.out.print(f"  STALE: {result['baselineStale']}", highlight=False)
     for r in result["candidates"]:
         render.out.print(f"\ncandidate {r['candidate']}", highlight=False)
+        if r.get("stale"):
+            render.out.print(f"  STALE: {r['stale']}", highlight=False)
         rows = [
             {
                 "metric": f["metric"],

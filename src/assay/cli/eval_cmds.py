@@ -98,6 +98,9 @@ def ls_evaluation(
         list[str] | None, typer.Option(help='condition, e.g. "accuracy>0.9" (repeatable)')
     ] = None,
     cursor: Annotated[str | None, typer.Option(help="the last row's startTime|id")] = None,
+    fresh: Annotated[
+        bool, typer.Option("--fresh", help="hide ones whose model/dataset branch moved on")
+    ] = False,
     output: Output = "table",
 ) -> None:
     """List evaluations, newest first, narrowed by the filters."""
@@ -111,6 +114,7 @@ def ls_evaluation(
         "since": since,
         "metric": metric or None,
         "cursor": cursor,
+        "fresh": fresh or None,
     }
     filters = {k: v for k, v in given.items() if v is not None}
     rows = hub.list_evaluation(ref, all_commits=all_commits, limit=limit, **filters)

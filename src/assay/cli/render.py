@@ -76,7 +76,7 @@ def evaluation_block(ev: dict[str, Any]) -> None:
         ("MODEL_COMMIT:", ev["modelCommit"] or "-"),
         ("DATASET:", ev["datasetRef"]),
         ("DATASET_COMMIT:", ev["datasetCommit"]),
-        ("SOURCE:", ev["source"]),
+        ("SOURCE:", ev["source"] + (f"  (STALE: {ev['stale']})" if ev.get("stale") else "")),
         ("UPLOADED:", ago(ev["startTime"])),
     ]
     for label, value in lines:

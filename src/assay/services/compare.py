@@ -201,6 +201,7 @@ def compare(
             {
                 "candidate": ident,
                 "candidateId": cand.id,
+                "stale": _stale(ctx, cand),
                 "metrics": rows,
                 "perClass": _per_class(base.metrics, cand.metrics),
                 "samples": samples,
@@ -212,11 +213,16 @@ def compare(
         "baseline": baseline,
         "baselineId": base.id,
         "baselinePinned": pinned,
+        "baselineStale": _stale(ctx, base),
         "confidence": confidence,
         "resamples": resamples,
         "seed": seed,
         "candidates": results,
     }
+
+
+def _stale(ctx: Ctx, ev: Evaluation) -> str | None:
+    return evaluations.stale_reason(ev, evaluations.branch_heads(ctx, [ev]))
 
 
 def _holm(results: list[dict[str, Any]], alpha: float) -> None:

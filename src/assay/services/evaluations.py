@@ -16,7 +16,7 @@ from sqlalchemy.orm import aliased
 from assay.core.errors import InvalidInput, NotFound
 from assay.core.refs import AssetRef
 from assay.core.states import State
-from assay.db.models import Asset, Evaluation, Folder, Job, User, Version
+from assay.db.models import Asset, Branch, Evaluation, Folder, Job, User, Version
 from assay.services import history, hub
 from assay.services.context import Ctx
 
@@ -127,6 +127,7 @@ class Filters:
     since: datetime | None = None
     metric: list[str] = field(default_factory=list)  # e.g. "accuracy>0.9"
     cursor: str | None = None  # "<startTime>|<id>" of the last row already seen
+    fresh: bool = False  # hide evaluations whose model or dataset branch has moved on
 
 
 def _condition(text: str) -> Any:
@@ -225,11 +226,43 @@ def list_(
         q = q.where(_cursor(f.cursor))
     if before is not None:
         q = q.where(Evaluation.created_at < before)
-    return list(
-        ctx.session.scalars(
-            q.order_by(Evaluation.created_at.desc(), Evaluation.id.desc()).limit(limit)
-        )
+    q = q.order_by(Evaluation.created_at.desc(), Evaluation.id.desc())
+    if not f.fresh:
+        return list(ctx.session.scalars(q.limit(limit)))
+    # Staleness depends on branch heads now, so it is checked per batch after the query.
+    out: list[Evaluation] = []
+    for batch in ctx.session.scalars(q).partitions(500):
+        heads = branch_heads(ctx, list(batch))
+        out += [e for e in batch if stale_reason(e, heads) is None]
+        if len(out) >= limit:
+            break
+    return out[:limit]
+
+
+def branch_heads(ctx: Ctx, evals: list[Evaluation]) -> dict[tuple[str, str], str]:
+    """(asset id, branch) -> head commit, for every branch the evaluations were reached by."""
+    wanted = {(e.model_asset_id, e.model_branch) for e in evals if e.model_branch}
+    wanted |= {(e.dataset_asset_id, e.dataset_branch) for e in evals if e.dataset_branch}
+    assets = {a for a, _ in wanted if a}
+    if not assets:
+        return {}
+    rows = ctx.session.execute(
+        select(Branch.asset_id, Branch.name, Branch.commit_id).where(Branch.asset_id.in_(assets))
     )
+    return {(a, n): c for a, n, c in rows if (a, n) in wanted}
+
+
+def stale_reason(e: Evaluation, heads: dict[tuple[str, str], str]) -> str | None:
+    """Why an evaluation no longer describes its branches' heads, or None when it does."""
+    for kind, asset, branch, commit in (
+        ("model", e.model_asset_id, e.model_branch, e.model_commit_id),
+        ("dataset", e.dataset_asset_id, e.dataset_branch, e.dataset_commit_id),
+    ):
+        if asset and branch:
+            head = heads.get((asset, branch))
+            if head is not None and head != commit:
+                return f"the {kind} branch {branch} moved to {head[:8]}"
+    return None
 
 
 def to_public(ctx: Ctx, evals: list[Evaluation]) -> list[dict[str, Any]]:
@@ -253,6 +286,7 @@ def to_public(ctx: Ctx, evals: list[Evaluation]) -> list[dict[str, Any]]:
         [e.model_commit_id for e in evals if e.model_commit_id]
         + [e.dataset_commit_id for e in evals],
     )
+    heads = branch_heads(ctx, evals)
     made_by = [e.version_id for e in evals if e.version_id]
     states = (
         dict(
@@ -289,6 +323,7 @@ def to_public(ctx: Ctx, evals: list[Evaluation]) -> list[dict[str, Any]]:
             "results": {"metric": e.metrics},
             "source": e.source,
             "state": str(states.get(e.version_id or "", State.COMPLETED)),
+            "stale": stale_reason(e, heads),
             "partial": e.partial,
             "samples": e.sample_count if e.samples_sha256 else 0,
             "artifacts": [{"name": a["name"], "size": a["size"]} for a in e.artifacts or []],

@@ -45,6 +45,7 @@ def list_(
     since: datetime | None = None,
     metric: list[str] = Query(default=[], max_length=20),
     cursor: str | None = Query(default=None, max_length=120),
+    fresh: bool = False,
     ctx: Ctx = Context,
 ) -> list[s.EvaluationPublic]:
     """Newest first. Page by passing the last row's ``startTime|id`` as ``cursor``."""
@@ -58,6 +59,7 @@ def list_(
         since=since,
         metric=metric,
         cursor=cursor,
+        fresh=fresh,
     )
     rows = evaluations.list_(
         ctx, parsed, all_commits=all_commits, limit=limit, before=before, filters=filters
