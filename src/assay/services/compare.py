@@ -76,19 +76,46 @@ def _column(metric: str, columns: set[str]) -> str | None:
     return None
 
 
-def _rows(ctx: Ctx, ev: Evaluation) -> dict[tuple[Any, ...], dict[str, Any]]:
-    assert ev.samples_sha256 is not None
-    table = _table(ctx, ev.samples_sha256)
-    keys = [k for k in ("id", "turn") if k in table.column_names]
+def _paired(ctx: Ctx, base: Evaluation, cand: Evaluation) -> tuple[Any, list[str], set[str]]:
+    """Both evaluations' per-sample rows joined on id (and turn) in Arrow, sorted by key:
+    (table with ``a.COL`` and ``b.COL`` columns, key names, shared column names)."""
+    assert base.samples_sha256 is not None and cand.samples_sha256 is not None
+    ta, tb = _table(ctx, base.samples_sha256), _table(ctx, cand.samples_sha256)
+    keys = [k for k in ("id", "turn") if k in ta.column_names and k in tb.column_names]
     if "id" not in keys:
         raise InvalidInput("the per-sample rows have no id column to pair samples by")
-    return {tuple(r[k] for k in keys): r for r in table.to_pylist()}
+    import pyarrow as pa
+
+    # Columns of type null (all values missing, e.g. no errors at all) cannot be joined.
+    shared = {
+        c
+        for c in (set(ta.column_names) & set(tb.column_names)) - set(keys)
+        if not pa.types.is_null(ta.schema.field(c).type)
+        and not pa.types.is_null(tb.schema.field(c).type)
+    }
+
+    def side(table: Any, prefix: str) -> Any:
+        wanted = keys + sorted(shared)
+        return table.select(wanted).rename_columns(
+            [c if c in keys else f"{prefix}.{c}" for c in wanted]
+        )
+
+    joined = side(ta, "a").join(side(tb, "b"), keys=keys, join_type="inner")
+    return joined.sort_by([(k, "ascending") for k in keys]), keys, shared
+
+
+def _keys(joined: Any, keys: list[str], rows: Any, single: bool) -> list[str]:
+    picked = joined.select(keys).take(rows).to_pylist()
+    return [_show(tuple(r[k] for k in keys), single) for r in picked]
 
 
 def _samples(
     ctx: Ctx, base: Evaluation, cand: Evaluation, metrics: list[str], p: dict[str, Any]
 ) -> tuple[dict[str, Any] | None, str | None]:
     """The sample-level comparison, or why there is none."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     if base.dataset_commit_id != cand.dataset_commit_id:
         return None, (
             "the evaluations measured different dataset commits "
@@ -97,49 +124,45 @@ def _samples(
         )
     if base.samples_sha256 is None or cand.samples_sha256 is None:
         return None, "one of the evaluations has no per-sample rows to pair"
-    a, b = _rows(ctx, base), _rows(ctx, cand)
-    keys = sorted(set(a) & set(b), key=str)
-    if not keys:
+    joined, keys, columns = _paired(ctx, base, cand)
+    if joined.num_rows == 0:
         return None, "the two evaluations share no sample id"
-    columns = set(next(iter(a.values()))) & set(next(iter(b.values())))
-    out: dict[str, Any] = {"paired": len(keys), "metrics": {}}
-    single = all(len(k) == 1 or k[1] == 1 for k in keys)  # no turns to tell apart
+    out: dict[str, Any] = {"paired": joined.num_rows, "metrics": {}}
+    single = "turn" not in keys or pc.max(joined["turn"]).as_py() == 1
     for metric in metrics:
         col = _column(metric, columns)
         if col is None:
             continue
         # Pairs where both sides have a value (an llm turn with an error has none).
-        pairs = [(a[k][col], b[k][col], k) for k in keys]
-        pairs = [(x, y, k) for x, y, k in pairs if x is not None and y is not None]
-        if not pairs:
+        both = pc.and_(pc.is_valid(joined[f"a.{col}"]), pc.is_valid(joined[f"b.{col}"]))
+        kept = joined.filter(both)
+        if kept.num_rows == 0:
             continue
-        x = np.array([float(v) for v, _, _ in pairs])
-        y = np.array([float(v) for _, v, _ in pairs])
+        boolean = pa.types.is_boolean(kept[f"a.{col}"].type)
+        x = kept[f"a.{col}"].to_numpy(zero_copy_only=False).astype(np.float64)
+        y = kept[f"b.{col}"].to_numpy(zero_copy_only=False).astype(np.float64)
         boot = significance.paired_bootstrap(
             x, y, resamples=p["resamples"], confidence=p["confidence"], seed=p["seed"]
         )
         entry: dict[str, Any] = {
             "column": col,
-            "n": len(pairs),
+            "n": kept.num_rows,
             "delta": boot.delta,
             "interval": [boot.low, boot.high],
             "samplesNeeded": significance.samples_needed(x, y, alpha=1 - p["confidence"]),
         }
-        if all(isinstance(v, bool) for v, _, _ in pairs[:100]):
+        if boolean:
             test = significance.mcnemar(x.astype(bool), y.astype(bool))
             entry.update(test="mcnemar", pValue=test.p_value)
-            fixed = [k for v, w, k in pairs if not v and w]
-            regressed = [k for v, w, k in pairs if v and not w]
         else:
             entry.update(test="bootstrap", pValue=None)
-            fixed = [k for v, w, k in pairs if w > v]
-            regressed = [k for v, w, k in pairs if w < v]
+        fixed, regressed = np.flatnonzero(y > x), np.flatnonzero(y < x)
         entry.update(
             fixed=len(fixed),
             regressed=len(regressed),
-            unchanged=len(pairs) - len(fixed) - len(regressed),
-            fixedExamples=[_show(k, single) for k in fixed[:EXAMPLES]],
-            regressedExamples=[_show(k, single) for k in regressed[:EXAMPLES]],
+            unchanged=kept.num_rows - len(fixed) - len(regressed),
+            fixedExamples=_keys(kept, keys, fixed[:EXAMPLES], single),
+            regressedExamples=_keys(kept, keys, regressed[:EXAMPLES], single),
         )
         out["metrics"][metric] = entry
     return out, None
@@ -260,9 +283,9 @@ def diff(
         )
     if base.samples_sha256 is None or cand.samples_sha256 is None:
         raise InvalidInput("one of the evaluations has no per-sample rows")
-    a, b = _rows(ctx, base), _rows(ctx, cand)
-    keys = sorted(set(a) & set(b), key=str)
-    columns = set(next(iter(a.values()))) & set(next(iter(b.values())))
+    import pyarrow.compute as pc
+
+    joined, keys, columns = _paired(ctx, base, cand)
     col = next(
         (
             c
@@ -273,21 +296,28 @@ def diff(
     )
     if col is None:
         raise InvalidInput("the per-sample rows have no correctness or score column to compare")
-    single = all(len(k) == 1 or k[1] == 1 for k in keys)
+    single = "turn" not in keys or joined.num_rows == 0 or pc.max(joined["turn"]).as_py() == 1
+    both = pc.and_(pc.is_valid(joined[f"a.{col}"]), pc.is_valid(joined[f"b.{col}"]))
+    kept = joined.filter(both)
+    x = kept[f"a.{col}"].to_numpy(zero_copy_only=False).astype(np.float64)
+    y = kept[f"b.{col}"].to_numpy(zero_copy_only=False).astype(np.float64)
+    changed = {"fixed": np.flatnonzero(y > x), "regressed": np.flatnonzero(y < x)}
+    counts = {k: len(v) for k, v in changed.items()}
+    picked = np.sort(np.concatenate([v for k, v in changed.items() if only is None or k == only]))[
+        :limit
+    ]
+    shown = [c for c in (col, *SHOWN) if c in columns]
+    names = keys + [f"{side}.{c}" for c in shown for side in ("a", "b")]
     rows: list[dict[str, Any]] = []
-    counts = {"fixed": 0, "regressed": 0}
-    for k in keys:
-        x, y = a[k].get(col), b[k].get(col)
-        if x is None or y is None or x == y:
-            continue
-        change = "fixed" if float(y) > float(x) else "regressed"
-        counts[change] += 1
-        if (only is None or change == only) and len(rows) < limit:
-            row: dict[str, Any] = {"sample": _show(k, single), "change": change, "column": col}
-            for name in (col, *SHOWN):
-                if name in columns:
-                    row[f"baseline.{name}"], row[f"candidate.{name}"] = a[k][name], b[k][name]
-            rows.append(row)
+    for i, r in zip(picked, kept.select(names).take(picked).to_pylist(), strict=True):
+        row: dict[str, Any] = {
+            "sample": _show(tuple(r[k] for k in keys), single),
+            "change": "fixed" if y[i] > x[i] else "regressed",
+            "column": col,
+        }
+        for c in shown:
+            row[f"baseline.{c}"], row[f"candidate.{c}"] = r[f"a.{c}"], r[f"b.{c}"]
+        rows.append(row)
     return {"baseline": baseline, "candidate": candidate, "column": col, **counts, "rows": rows}
 
 
