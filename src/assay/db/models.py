@@ -265,6 +265,7 @@ class Version(Base):
     code_ref: Mapped[str | None] = mapped_column(String(300))
     code_asset_id: Mapped[str | None] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"))
     code_commit_id: Mapped[str | None] = mapped_column(String(64))
+    code_branch: Mapped[str | None] = mapped_column(String(64))  # for staleness
     launch: Mapped[str | None] = mapped_column(String(1024))
     # An llm job's endpoint, by id: deleting the endpoint leaves the version's record intact.
     endpoint_id: Mapped[str | None] = mapped_column(String(36))

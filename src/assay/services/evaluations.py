@@ -239,24 +239,44 @@ def list_(
     return out[:limit]
 
 
-def branch_heads(ctx: Ctx, evals: list[Evaluation]) -> dict[tuple[str, str], str]:
-    """(asset id, branch) -> head commit, for every branch the evaluations were reached by."""
+def _code(ctx: Ctx, evals: list[Evaluation]) -> dict[str, tuple[Any, Any, Any]]:
+    """Evaluation id -> (code asset, branch, commit) of the job version that made it."""
+    made_by = {e.version_id: e.id for e in evals if e.version_id}
+    if not made_by:
+        return {}
+    rows = ctx.session.execute(
+        select(
+            Version.id, Version.code_asset_id, Version.code_branch, Version.code_commit_id
+        ).where(Version.id.in_(made_by), Version.code_branch.is_not(None))
+    )
+    return {made_by[v]: (a, b, c) for v, a, b, c in rows}
+
+
+def branch_heads(ctx: Ctx, evals: list[Evaluation]) -> dict[Any, Any]:
+    """(asset id, branch) -> head commit, for every branch the evaluations were reached by
+    (model, dataset, and a job version's code); also ``("code", eval id)`` -> its code."""
+    code = _code(ctx, evals)
     wanted = {(e.model_asset_id, e.model_branch) for e in evals if e.model_branch}
     wanted |= {(e.dataset_asset_id, e.dataset_branch) for e in evals if e.dataset_branch}
+    wanted |= {(a, b) for a, b, _ in code.values()}
     assets = {a for a, _ in wanted if a}
     if not assets:
         return {}
     rows = ctx.session.execute(
         select(Branch.asset_id, Branch.name, Branch.commit_id).where(Branch.asset_id.in_(assets))
     )
-    return {(a, n): c for a, n, c in rows if (a, n) in wanted}
+    heads: dict[Any, Any] = {(a, n): c for a, n, c in rows if (a, n) in wanted}
+    heads.update({("code", eid): where for eid, where in code.items()})
+    return heads
 
 
-def stale_reason(e: Evaluation, heads: dict[tuple[str, str], str]) -> str | None:
+def stale_reason(e: Evaluation, heads: dict[Any, Any]) -> str | None:
     """Why an evaluation no longer describes its branches' heads, or None when it does."""
+    code = heads.get(("code", e.id), (None, None, None))
     for kind, asset, branch, commit in (
         ("model", e.model_asset_id, e.model_branch, e.model_commit_id),
         ("dataset", e.dataset_asset_id, e.dataset_branch, e.dataset_commit_id),
+        ("code", *code),
     ):
         if asset and branch:
             head = heads.get((asset, branch))

@@ -235,6 +235,7 @@ def _new_version(ctx: Ctx, job: Job, spec: VersionSpec) -> Version:
         code_ref=spec.code if code else None,
         code_asset_id=code.info.asset.id if code else None,
         code_commit_id=code.commit.id if code else None,
+        code_branch=code.branch if code else None,
         launch=spec.launch if code else None,
         endpoint_id=endpoint.id if endpoint else None,
         endpoint_name=endpoint.name if endpoint else None,

@@ -240,3 +240,16 @@ def test_scripts_see_no_spec_no_secrets_and_the_database_is_private(
     }
     assert (home / "assay.db").stat().st_mode & 0o077 == 0
     assert home.stat().st_mode & 0o077 == 0
+
+
+def test_a_job_evaluation_goes_stale_when_its_code_branch_moves(assets: Path) -> None:
+    v = new_job("stale").get_version("V0001").wait(timeout=60)
+    assert v.status == "Completed", v.data["message"]
+    ev = v.data["evaluationId"]
+    assert hub.get_evaluation(ev)["stale"] is None
+    (assets / "src" / "eval.py").write_text((assets / "src" / "eval.py").read_text() + "\n# v2\n")
+    hub.get_folder("code", "s").get_asset("e").create_commit(
+        message="v2", add=[str(assets / "src" / "eval.py")]
+    )
+    assert hub.get_evaluation(ev)["stale"].startswith("the code branch main moved to")
+    assert ev not in [e["id"] for e in hub.list_evaluation(fresh=True)]

@@ -1,8 +1,8 @@
-"""llm endpoints and baseline pins
+"""llm endpoints, baseline pins, code branch
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-23 13:12:56.938589
+Create Date: 2026-11-23 13:21:46.298880
 """
 
 from __future__ import annotations
@@ -63,6 +63,7 @@ def upgrade() -> None:
         batch_op.alter_column("model_rev", existing_type=sa.VARCHAR(length=80), nullable=True)
 
     with op.batch_alter_table("versions", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("code_branch", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("endpoint_id", sa.String(length=36), nullable=True))
         batch_op.add_column(sa.Column("endpoint_name", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("estimate", sa.JSON(), nullable=True))
@@ -76,6 +77,7 @@ def downgrade() -> None:
         batch_op.drop_column("estimate")
         batch_op.drop_column("endpoint_name")
         batch_op.drop_column("endpoint_id")
+        batch_op.drop_column("code_branch")
 
     with op.batch_alter_table("evaluations", schema=None) as batch_op:
         batch_op.alter_column("model_rev", existing_type=sa.VARCHAR(length=80), nullable=False)
