@@ -29,6 +29,7 @@ from assay.core.names import TYPE_TITLES
 from assay.core.refs import parse_folder
 from assay.sdk import llm_data
 from assay.sdk.client import Client, Credentials, save_credentials
+from assay.sdk.comparison import Comparison
 from assay.sdk.jobs import Job, Version
 from assay.sdk.objects import Asset, Branch, Folder, Tag, ref_of
 
@@ -346,12 +347,12 @@ def compare(
     confidence: float = 0.95,
     resamples: int = 2000,
     seed: int = 0,
-) -> dict[str, Any]:
+) -> Comparison:
     """Each candidate (an evaluation id or ``JOB:V0002``) against the baseline (default: the
     one pinned for the first candidate's job, else its model): metric and
     per-class deltas, and on a shared dataset commit the fixed/regressed samples with
     McNemar p-values (Holm-corrected), bootstrap intervals and samples needed."""
-    return client().post(  # type: ignore[no-any-return]
+    data = client().post(
         "/compare",
         {
             "baseline": baseline,
@@ -362,6 +363,7 @@ def compare(
             "seed": seed,
         },
     )
+    return Comparison.from_json(data)
 
 
 def pin(evaluation: str, job: str | None = None, model: str | None = None) -> dict[str, Any]:

@@ -75,6 +75,11 @@ def test_compare_pairs_samples_and_tests_them(versions: dict[str, str]) -> None:
     low, high = test_c["interval"]
     assert low <= -0.5 <= high < 0
     assert result == hub.compare([versions["b"], versions["c"]], baseline=versions["a"])  # seeded
+    typed = next(
+        d for d in result.deltas if d.candidate == versions["c"] and d.metric == "exact.accuracy"
+    )
+    assert typed.worse and typed.significant and typed.regressed == 20 and typed.interval
+    assert len(result.regressions(["exact.accuracy"])) == 1  # c, not b (equal)
 
 
 def test_the_gate_exit_codes(cli: Any, versions: dict[str, str]) -> None:

@@ -137,7 +137,7 @@ def compare(
     """Compare evaluations with a baseline: deltas, fixed/regressed samples, significance."""
     if output not in FORMATS:
         raise InvalidInput(f"--output must be one of {', '.join(FORMATS)}")
-    result = hub.compare(candidates, baseline, metric, confidence, resamples, seed)
+    result = hub.compare(candidates, baseline, metric, confidence, resamples, seed).data
     if output == "json":
         render.as_json(result)
     elif output == "csv":
