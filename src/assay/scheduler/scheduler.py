@@ -12,7 +12,6 @@ Completed, under a unique version id: results land exactly once.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import math
 import os
@@ -35,7 +34,6 @@ from assay.core.errors import InvalidInput
 from assay.core.states import FINAL, State
 from assay.db.models import (
     Commit,
-    Endpoint,
     Evaluation,
     Job,
     Pool,
@@ -44,8 +42,8 @@ from assay.db.models import (
     Version,
     utcnow,
 )
-from assay.scheduler import outputs
-from assay.services import endpoints, history, pools, transitions
+from assay.scheduler import llm, outputs
+from assay.services import history, pools, transitions
 from assay.services.context import Instance
 from assay.worker.spec import RESULT_FILE, TaskSpec
 
@@ -332,7 +330,7 @@ class Scheduler:
             )
         )
         # An llm version that reached its --max-cost ends Terminated, its answers kept.
-        stopped = _stop_reason(output) if version.endpoint_id else None
+        stopped = llm.stop_reason(output) if version.endpoint_id else None
         final, message = (State.TERMINATED, stopped) if stopped else (State.COMPLETED, message)
         if not self._end(s, version, final, message):
             return
@@ -458,7 +456,7 @@ class Scheduler:
         )
 
     def _llm_env(self, s: Session, job: Job, version: Version) -> dict[str, str]:
-        return _llm_env_for(s, job, version, self.instance.settings.home / "cache")
+        return llm.task_env(s, job, version, self.instance.settings.home / "cache")
 
     def _spec(self, s: Session, job: Job, version: Version, task: Task) -> TaskSpec:
         store = self.instance.store
@@ -501,7 +499,7 @@ class Scheduler:
             }
             source = (version.params or {}).get("rescore_of")
             if version.endpoint_id and source:
-                inputs["replies"] = _stored_replies(s, version, str(source))
+                inputs["replies"] = llm.stored_replies(s, version, str(source))
         shard_count = s.scalar(
             select(func.count())
             .select_from(Task)
@@ -536,52 +534,6 @@ class Scheduler:
                 **(self._llm_env(s, job, version) if task.kind != "merge" else {}),
             },
         )
-
-
-def _llm_env_for(s: Session, job: Job, version: Version, cache_root: Path) -> dict[str, str]:
-    """An llm shard's endpoints (keys included: this task's process alone sees them) and the
-    owner's reply cache."""
-    if job.type != "llm":
-        return {}
-    # Without an endpoint the model commit is run locally; a judge is still an endpoint.
-    found = {"model": s.get(Endpoint, version.endpoint_id)} if version.endpoint_id else {}
-    judge = (version.params or {}).get("judge_endpoint")
-    if judge:
-        found["judge"] = s.scalar(
-            select(Endpoint).where(Endpoint.owner_id == job.owner_id, Endpoint.name == judge)
-        )
-    missing = [role for role, e in found.items() if e is None]
-    if missing:
-        raise InvalidInput(
-            f"the {' and '.join(missing)} endpoint of this version was deleted; "
-            "register it again and create a new version"
-        )
-    configs = {role: endpoints.worker_config(e) for role, e in found.items() if e is not None}
-    cache = cache_root / "llm" / job.owner_id
-    cache.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return {"ASSAY_ENDPOINTS": json.dumps(configs), "ASSAY_LLM_CACHE": str(cache)}
-
-
-def _stored_replies(s: Session, version: Version, source: str) -> list[list[object]]:
-    """The per-turn rows of the version an llm re-scoring version scores again."""
-    number = int(source[1:]) if source[:1] == "V" and source[1:].isdigit() else -1
-    sha = s.scalar(
-        select(Evaluation.samples_sha256)
-        .join(Version, Evaluation.version_id == Version.id)
-        .where(Version.job_id == version.job_id, Version.number == number)
-    )
-    if sha is None:
-        raise InvalidInput(f"the replies of {source} are gone; its evaluation was deleted")
-    return [["samples.parquet", sha, 0]]
-
-
-def _stop_reason(output: Path) -> str | None:
-    """Why an llm merge says its version stopped early (``stopped.txt``), if it does."""
-    path = output / "stopped.txt"
-    if path.is_symlink() or not path.is_file():
-        return None
-    with open(path, encoding="utf-8", errors="replace") as f:
-        return f.read(1000).strip() or None
 
 
 def _failure(code: int, result: dict[str, object]) -> tuple[bool, str]:

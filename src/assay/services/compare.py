@@ -22,7 +22,7 @@ from assay.db.models import Evaluation, Pin
 from assay.metrics import significance
 from assay.services import evaluations, hub, jobs
 from assay.services.context import Ctx
-from assay.services.samples import _table
+from assay.services.samples import read_table
 
 # Lower is better for these (by name or prefix); higher for every other metric.
 LOWER = re.compile(r"^(log_loss|error_rate|cost|latency\.|tokens\.|judge\.errors)")
@@ -80,7 +80,7 @@ def _paired(ctx: Ctx, base: Evaluation, cand: Evaluation) -> tuple[Any, list[str
     """Both evaluations' per-sample rows joined on id (and turn) in Arrow, sorted by key:
     (table with ``a.COL`` and ``b.COL`` columns, key names, shared column names)."""
     assert base.samples_sha256 is not None and cand.samples_sha256 is not None
-    ta, tb = _table(ctx, base.samples_sha256), _table(ctx, cand.samples_sha256)
+    ta, tb = read_table(ctx, base.samples_sha256), read_table(ctx, cand.samples_sha256)
     keys = [k for k in ("id", "turn") if k in ta.column_names and k in tb.column_names]
     if "id" not in keys:
         raise InvalidInput("the per-sample rows have no id column to pair samples by")

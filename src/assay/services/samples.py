@@ -33,7 +33,7 @@ def _check(expr: str | None, what: str) -> str | None:
     return expr
 
 
-def _table(ctx: Ctx, sha256: str) -> Any:
+def read_table(ctx: Ctx, sha256: str) -> Any:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -65,7 +65,7 @@ def query(
     if ev.samples_sha256 is None:
         raise NotFound(f"evaluation {evaluation_id} has no per-sample rows")
     where, order_by = _check(where, "--where"), _check(order_by, "--order-by")
-    table = _table(ctx, ev.samples_sha256)
+    table = read_table(ctx, ev.samples_sha256)
     con = duckdb.connect(":memory:")
     # A user's expression may be arbitrarily expensive: one thread, bounded memory, and an
     # interrupt when it runs too long.
