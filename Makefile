@@ -6,12 +6,25 @@ PY := $(VENV)/bin/python
 
 .PHONY: install test lint typecheck unit demo serve bench clean
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed web/dist/.built
 
 $(VENV)/.installed: pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install -q uv
 	$(UV) sync --frozen --compile-bytecode
 	@$(PY) -m compileall -q src  # PYTHONDONTWRITEBYTECODE may be set: compile once here
+	@touch $@
+
+# The web console (web/): dependencies from the lock file, then the build the server
+# serves at /. Each step runs again only when its inputs changed.
+WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html \
+	web/vite.config.ts web/tsconfig.json
+
+web/node_modules/.installed: web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	@touch $@
+
+web/dist/.built: web/node_modules/.installed $(WEB_SOURCES)
+	cd web && npm run build
 	@touch $@
 
 lint: install
@@ -22,6 +35,8 @@ typecheck: install
 	$(VENV)/bin/mypy
 
 unit: install
+	bash scripts/ensure-chromium.sh
+	cd web && npx vitest --run
 	$(VENV)/bin/pytest -q
 
 test: lint typecheck unit
@@ -33,7 +48,7 @@ serve: install
 	$(VENV)/bin/assay server --host 127.0.0.1 --port 8080
 
 clean:
-	rm -rf $(VENV) .demo-home .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .demo-home .pytest_cache .mypy_cache .ruff_cache web/node_modules web/dist test-output
 
 bench: install
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done

@@ -17,12 +17,16 @@ from assay.api.routes import (
     assets,
     blobs,
     compare,
+    console,
     endpoints,
     evaluations,
     folders,
     jobs,
     pools,
     users,
+)
+from assay.api.routes import (
+    settings as user_settings,
 )
 from assay.core.config import Settings
 from assay.db import migrate
@@ -88,11 +92,13 @@ def create_app(state: Instance, services: Sequence[Service] = ()) -> FastAPI:
     api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(require_rule)])
     for module in (users, folders, assets, blobs, evaluations, jobs, pools, endpoints, compare):
         api.include_router(module.router)
+    api.include_router(user_settings.router)
 
     @api.get("/health", openapi_extra=rule("public"), tags=["meta"])
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
     app.include_router(api)
+    app.include_router(console.router())  # last: its catch-all serves the web console
     app.add_middleware(BodyLimit, max_bytes=state.settings.max_json_bytes)
     return app

@@ -75,8 +75,16 @@ def user_ls(output: Output = "table") -> None:
 def server(
     host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8080,
+    local: Annotated[
+        bool,
+        typer.Option(
+            "--local",
+            help="serve as the local user: requests without an API key (the web console "
+            "included) act as $ASSAY_LOCAL_USER, as in embedded mode; for your own machine only",
+        ),
+    ] = False,
 ) -> None:
-    """Serve the REST API (OpenAPI at /docs) on $ASSAY_HOME."""
+    """Serve the REST API (OpenAPI at /docs) and the web console (at /) on $ASSAY_HOME."""
     import uvicorn
 
     from assay.api.app import create_app, open_state
@@ -84,7 +92,7 @@ def server(
     from assay.services.bootstrap import ensure_admin
 
     settings = get_settings()
-    state = open_state(settings, local_user=None)
+    state = open_state(settings, local_user=settings.local_user if local else None)
     key = ensure_admin(state)
     if key is not None:
         path = settings.admin_key_path
@@ -94,8 +102,14 @@ def server(
         render.err.print(f"Created user admin. Its API key, shown once, is also in {path}:")
         render.out.print(key, markup=False)
     render.err.print(
-        f"Serving Assay on http://{host}:{port} (API docs at /docs), home {settings.home}"
+        f"Serving Assay on http://{host}:{port} (console at /, API docs at /docs), "
+        f"home {settings.home}"
     )
+    if local:
+        render.err.print(
+            f"--local: requests without an API key act as user {settings.local_user}"
+            + ("" if host in ("127.0.0.1", "localhost", "::1") else f" (listening on {host}!)")
+        )
     # The scheduler runs every queued version, ones left behind by an earlier run included.
     app = create_app(state, services=[Scheduler(state)])
     uvicorn.run(app, host=host, port=port, log_level="info")

@@ -1,0 +1,234 @@
+// Candidates against the pinned baseline: metric deltas coloured by direction with
+// significance marks, per-class deltas, fixed/regressed samples.
+import { Anchor, Badge, Button, Card, Group, Stack, Table, Text, Title } from "@mantine/core";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { Link, useSearchParams } from "react-router-dom";
+import { api, type Evaluation } from "../api";
+import { ErrorAlert, Loading, short } from "../components/common";
+import { deltaDirection, formatDelta, formatMetric, significance } from "../lib/format";
+import { versionOf } from "../lib/query";
+import { pinBody } from "./Evaluations";
+
+interface MetricRow {
+  metric: string;
+  baseline: number;
+  candidate: number;
+  delta: number;
+  lowerIsBetter: boolean;
+}
+
+interface SampleStat {
+  column: string;
+  n: number;
+  delta: number;
+  interval: [number, number];
+  pValue: number | null;
+  pAdjusted?: number | null;
+  test: string;
+  fixed: number;
+  regressed: number;
+  unchanged: number;
+  fixedExamples: string[];
+  regressedExamples: string[];
+}
+
+interface CandidateResult {
+  candidate: string;
+  candidateId: string;
+  stale: string | null;
+  metrics: MetricRow[];
+  perClass: Record<string, Record<string, number>>;
+  samples: { paired: number; metrics: Record<string, SampleStat> } | null;
+  samplesNote: string | null;
+}
+
+interface Comparison {
+  baseline: string;
+  baselineId: string;
+  baselinePinned: boolean;
+  confidence: number;
+  candidates: CandidateResult[];
+}
+
+/** How the compare route names an evaluation: a job's as JOB:VERSION (its pin is found by
+ * the job), any other by id. */
+function ident(ev: Evaluation): string {
+  return versionOf(ev.source) ? ev.source : ev.id;
+}
+
+export function ComparePage() {
+  const [search] = useSearchParams();
+  const ids = (search.get("ids") ?? "").split(",").filter(Boolean);
+  const client = useQueryClient();
+  const evs = useQuery({
+    queryKey: ["evaluations-by-id", ids],
+    queryFn: () => Promise.all(ids.map((id) => api<Evaluation>(`/evaluations/${encodeURIComponent(id)}`))),
+    enabled: ids.length > 0,
+  });
+  const cmp = useQuery({
+    queryKey: ["compare", ids],
+    enabled: !!evs.data,
+    queryFn: () =>
+      api<Comparison>("/compare", { method: "POST", body: { candidates: evs.data!.map(ident) } }),
+  });
+  const pin = useMutation({
+    mutationFn: (ev: Evaluation) => api("/pins", { method: "PUT", body: pinBody(ev) }),
+    onSuccess: () => client.invalidateQueries({ queryKey: ["compare"] }),
+  });
+
+  if (!ids.length) return <Text>Select evaluations on the Evaluations page and press Compare.</Text>;
+  if (evs.isLoading) return <Loading />;
+  const baselineId = cmp.data?.baselineId;
+  const shown = cmp.data?.candidates.filter((c) => c.candidateId !== baselineId) ?? [];
+
+  return (
+    <Stack>
+      <Title order={2}>Compare</Title>
+      <ErrorAlert error={evs.error} />
+      <Card withBorder>
+        <Text fw={600} mb="xs">
+          Selected evaluations
+        </Text>
+        <Table data-testid="compare-selection">
+          <Table.Tbody>
+            {(evs.data ?? []).map((ev) => (
+              <Table.Tr key={ev.id} data-eval={ev.id}>
+                <Table.Td>
+                  <Anchor component={Link} to={`/evaluations/${ev.id}`}>
+                    {short(ev.id)}
+                  </Anchor>
+                </Table.Td>
+                <Table.Td>{ev.source}</Table.Td>
+                <Table.Td>{ev.modelRef ?? ev.endpoint}</Table.Td>
+                <Table.Td>
+                  {ev.id === baselineId ? (
+                    <Badge color="yellow" data-testid="baseline-badge">
+                      baseline{cmp.data?.baselinePinned ? " (pinned)" : ""}
+                    </Badge>
+                  ) : (
+                    <Button size="compact-xs" variant="light" onClick={() => pin.mutate(ev)} loading={pin.isPending}>
+                      Pin as baseline
+                    </Button>
+                  )}
+                </Table.Td>
+              </Table.Tr>
+            ))}
+          </Table.Tbody>
+        </Table>
+        <ErrorAlert error={pin.error} title="Cannot pin" />
+      </Card>
+      {cmp.isLoading && <Loading />}
+      {cmp.error ? <ErrorAlert error={cmp.error} title="Cannot compare (pin one of them as the baseline)" /> : null}
+      {cmp.data && (
+        <Text size="sm">
+          Baseline <b>{cmp.data.baseline}</b> ({short(cmp.data.baselineId)}){cmp.data.baselinePinned ? ", pinned" : ""};
+          confidence {cmp.data.confidence}. Marks: * p&lt;0.05, ** p&lt;0.01, *** p&lt;0.001 (paired test on samples).
+        </Text>
+      )}
+      {shown.map((c) => (
+        <CandidateCard key={c.candidateId} c={c} />
+      ))}
+    </Stack>
+  );
+}
+
+function CandidateCard({ c }: { c: CandidateResult }) {
+  const stats = c.samples?.metrics ?? {};
+  const classes = Object.entries(c.perClass ?? {});
+  return (
+    <Card withBorder data-testid="candidate" data-candidate={c.candidateId}>
+      <Text fw={600}>
+        {c.candidate} <Text span c="dimmed" size="xs">{short(c.candidateId)}</Text>
+      </Text>
+      {c.stale && (
+        <Text size="xs" c="orange">
+          stale: {c.stale}
+        </Text>
+      )}
+      <Table data-testid="metric-deltas" mt="xs">
+        <Table.Thead>
+          <Table.Tr>
+            <Table.Th>Metric</Table.Th>
+            <Table.Th>Baseline</Table.Th>
+            <Table.Th>Candidate</Table.Th>
+            <Table.Th>Delta</Table.Th>
+            <Table.Th>Interval</Table.Th>
+            <Table.Th>Fixed / regressed</Table.Th>
+          </Table.Tr>
+        </Table.Thead>
+        <Table.Tbody>
+          {c.metrics.map((m) => {
+            const s = stats[m.metric];
+            const p = s ? (s.pAdjusted ?? s.pValue) : null;
+            return (
+              <Table.Tr key={m.metric} data-metric={m.metric}>
+                <Table.Td>{m.metric}</Table.Td>
+                <Table.Td>{formatMetric(m.baseline)}</Table.Td>
+                <Table.Td>{formatMetric(m.candidate)}</Table.Td>
+                <Table.Td className={`delta-${deltaDirection(m.delta, m.lowerIsBetter)}`} data-testid="delta">
+                  {formatDelta(m.delta)}
+                  {significance(p)}
+                </Table.Td>
+                <Table.Td>{s ? `[${formatDelta(s.interval[0])}, ${formatDelta(s.interval[1])}]` : ""}</Table.Td>
+                <Table.Td>{s ? `${s.fixed} / ${s.regressed}` : ""}</Table.Td>
+              </Table.Tr>
+            );
+          })}
+        </Table.Tbody>
+      </Table>
+      {c.samplesNote && (
+        <Text size="xs" c="dimmed">
+          {c.samplesNote}
+        </Text>
+      )}
+      {Object.values(stats).map((s) => (
+        <Group key={s.column} gap="xl" align="start" mt="xs">
+          <div>
+            <Text size="xs" fw={600}>
+              Fixed ({s.column})
+            </Text>
+            {s.fixedExamples.slice(0, 10).map((x) => (
+              <Text key={x} size="xs" className="delta-better">
+                {x}
+              </Text>
+            ))}
+          </div>
+          <div>
+            <Text size="xs" fw={600}>
+              Regressed ({s.column})
+            </Text>
+            {s.regressedExamples.slice(0, 10).map((x) => (
+              <Text key={x} size="xs" className="delta-worse">
+                {x}
+              </Text>
+            ))}
+          </div>
+        </Group>
+      ))}
+      {classes.length > 0 && (
+        <Table mt="xs" data-testid="per-class-deltas">
+          <Table.Thead>
+            <Table.Tr>
+              <Table.Th>Class</Table.Th>
+              {Object.keys(classes[0][1]).map((k) => (
+                <Table.Th key={k}>Δ {k}</Table.Th>
+              ))}
+            </Table.Tr>
+          </Table.Thead>
+          <Table.Tbody>
+            {classes.map(([name, d]) => (
+              <Table.Tr key={name}>
+                <Table.Td>{name}</Table.Td>
+                {Object.entries(d).map(([k, v]) => (
+                  <Table.Td key={k} className={`delta-${deltaDirection(v)}`}>
+                    {formatDelta(v)}
+                  </Table.Td>
+                ))}
+              </Table.Tr>
+            ))}
+          </Table.Tbody>
+        </Table>
+      )}
+    </Card>
+  );
+}
