@@ -20,7 +20,8 @@ from assay.core.errors import InvalidInput
 from assay.evaluators import plots
 from assay.evaluators.registry import Stage, evaluator
 from assay.formats import Files, coco
-from assay.metrics.detection import coco_bbox, per_image_counts
+from assay.metrics.coco_images import match_image
+from assay.metrics.detection import coco_bbox
 
 TASK = "object-detection"
 WORST = 8  # images drawn in worst_samples.png
@@ -139,7 +140,12 @@ class ObjectDetection:
             dets[det["image_id"]].append(det)
         rows: dict[str, list[Any]] = defaultdict(list)
         for im in images:
-            tp, fp, missed = per_image_counts(gts[im["id"]], dets[im["id"]])
+            matched = match_image(gts[im["id"]], dets[im["id"]])
+            # At IoU 0.5 (bit 0), by COCO's rules: detections on crowd regions count neither way.
+            kept = [not ig & 1 for ig in matched["dt_ignore"]]
+            tp = sum(1 for m, k in zip(matched["dt_match"], kept, strict=True) if k and m & 1)
+            fp = sum(kept) - tp
+            missed = len(matched["gt_category"]) - tp
             rows["id"].append(im["id"])
             rows["file"].append(im["file_name"])
             rows["ground_truth"].append(len(gts[im["id"]]))
@@ -149,6 +155,8 @@ class ObjectDetection:
             rows["missed50"].append(missed)
             rows["max_score"].append(max((d["score"] for d in dets[im["id"]]), default=None))
             rows["correct"].append(fp == 0 and missed == 0)
+            for key, values in matched.items():  # for the bootstrap of AP over images
+                rows[key].append(values)
         pq.write_table(pa.table(dict(rows)), stage.output_dir / "samples.parquet")
         artifacts = stage.output_dir / "artifacts"
         artifacts.mkdir(exist_ok=True)

@@ -26,7 +26,7 @@ from assay.evaluators import plots
 from assay.evaluators.registry import Stage, evaluator
 from assay.formats import Files
 from assay.formats import segmentation as dataset
-from assay.metrics.segmentation import from_confusion, image_scores, update
+from assay.metrics.segmentation import from_confusion, from_counts, image_counts, update
 
 TASK = "semantic-segmentation"
 WORST = 8  # images drawn in worst_samples.png
@@ -73,7 +73,10 @@ class SemanticSegmentation:
         cm = np.zeros((n, n), dtype=np.int64)
         worst: list[tuple[float, int, str, str, NDArray[Any]]] = []
         worst_seen: list[str] = []
-        rows: dict[str, list[Any]] = {"id": [], "mask": [], "pixel_accuracy": [], "IoU": []}
+        rows: dict[str, list[Any]] = {
+            k: []
+            for k in ("id", "mask", "pixel_accuracy", "IoU", "hits", "truth_pixels", "pred_pixels")
+        }
 
         def decode(item: tuple[str, str]) -> tuple[Any, NDArray[Any]]:
             image_path, mask_path = item
@@ -107,7 +110,9 @@ class SemanticSegmentation:
                     f"the prediction for {image_path} has class indices outside 0..{n - 1}"
                 )
             update(cm, truth, pred, ignore)
-            accuracy, iou = image_scores(truth, pred, n, ignore)
+            hits, truth_pixels, pred_pixels = image_counts(truth, pred, n, ignore)
+            image = from_counts(hits, truth_pixels, pred_pixels)
+            accuracy, iou = float(image["pixel_accuracy"]), float(image["mIoU"])
             # Keep the predicted masks of the few worst images only: memory stays bounded.
             heapq.heappush(worst, (-iou, len(worst_seen), image_path, mask_path, pred))
             worst_seen.append(image_path)
@@ -117,6 +122,10 @@ class SemanticSegmentation:
             rows["mask"].append(mask_path)
             rows["pixel_accuracy"].append(accuracy)
             rows["IoU"].append(iou)
+            # Per-class pixel counts: comparisons bootstrap mIoU & co. over images from them.
+            rows["hits"].append(hits.tolist())
+            rows["truth_pixels"].append(truth_pixels.tolist())
+            rows["pred_pixels"].append(pred_pixels.tolist())
         kept = stage.output_dir / "worst"
         kept.mkdir(exist_ok=True)
         listed = []

@@ -52,36 +52,3 @@ def coco_bbox(gt: dict[str, Any], detections: list[dict[str, Any]]) -> dict[str,
         for i, iou in ((0, "0.50"), (5, "0.75"))
     }
     return out
-
-
-def _iou(a: list[float], b: list[float]) -> float:
-    ax2, ay2, bx2, by2 = a[0] + a[2], a[1] + a[3], b[0] + b[2], b[1] + b[3]
-    w = max(0.0, min(ax2, bx2) - max(a[0], b[0]))
-    h = max(0.0, min(ay2, by2) - max(a[1], b[1]))
-    inter = w * h
-    union = a[2] * a[3] + b[2] * b[3] - inter
-    return inter / union if union > 0 else 0.0
-
-
-def per_image_counts(
-    gts: list[dict[str, Any]], dets: list[dict[str, Any]], threshold: float = 0.5
-) -> tuple[int, int, int]:
-    """(true positives, false positives, missed) of one image at one IoU threshold: greedy by
-    score within each class; crowd regions neither count as missed nor as hits."""
-    tp = fp = 0
-    matched: set[int] = set()
-    for det in sorted(dets, key=lambda d: -d["score"]):
-        best, best_iou = None, threshold
-        for i, g in enumerate(gts):
-            if i in matched or g["category_id"] != det["category_id"] or g.get("iscrowd"):
-                continue
-            iou = _iou(det["bbox"], g["bbox"])
-            if iou >= best_iou:
-                best, best_iou = i, iou
-        if best is None:
-            fp += 1
-        else:
-            matched.add(best)
-            tp += 1
-    missed = sum(1 for i, g in enumerate(gts) if i not in matched and not g.get("iscrowd"))
-    return tp, fp, missed

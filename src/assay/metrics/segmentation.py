@@ -35,23 +35,43 @@ def _safe(num: NDArray[Any], den: NDArray[Any]) -> NDArray[np.float64]:
     return out
 
 
+def _masked_mean(values: NDArray[Any], keep: NDArray[np.bool_]) -> NDArray[np.float64]:
+    count = keep.sum(axis=-1)
+    total = np.where(keep, values, 0.0).sum(axis=-1)
+    return np.where(count > 0, total / np.maximum(count, 1), 0.0)
+
+
+MEANS = ("mIoU", "pixel_accuracy", "mean_accuracy", "fwIoU", "mDice")
+COLUMNS = ("hits", "truth_pixels", "pred_pixels")  # per-image columns of ImageCounts
+
+
+def from_counts(
+    tp: NDArray[Any], truth: NDArray[Any], pred: NDArray[Any]
+) -> dict[str, NDArray[np.float64]]:
+    """The five summary numbers from per-class hits, ground-truth and predicted pixels; any
+    leading axes (e.g. bootstrap resamples) are kept."""
+    tp, truth, pred = (np.asarray(x, dtype=np.float64) for x in (tp, truth, pred))
+    union = truth + pred - tp
+    iou = _safe(tp, union)
+    total = truth.sum(axis=-1)
+    share = _safe(truth, np.broadcast_to(total[..., None], truth.shape))
+    return {
+        "mIoU": _masked_mean(iou, union > 0),
+        "pixel_accuracy": _safe(tp.sum(axis=-1), total),
+        "mean_accuracy": _masked_mean(_safe(tp, truth), truth > 0),
+        "fwIoU": (share * iou).sum(axis=-1),
+        "mDice": _masked_mean(_safe(2 * tp, truth + pred), union > 0),
+    }
+
+
 def from_confusion(cm: NDArray[np.int64], classes: Sequence[str]) -> dict[str, Any]:
     tp = np.diag(cm).astype(np.float64)
     truth = cm.sum(axis=1).astype(np.float64)
     pred = cm.sum(axis=0).astype(np.float64)
-    union = truth + pred - tp
-    iou = _safe(tp, union)
+    iou = _safe(tp, truth + pred - tp)
     acc = _safe(tp, truth)
-    dice = _safe(2 * tp, truth + pred)
-    present = union > 0
-    in_truth = truth > 0
-    total = truth.sum()
     return {
-        "mIoU": float(iou[present].mean()) if present.any() else 0.0,
-        "pixel_accuracy": float(tp.sum() / total) if total else 0.0,
-        "mean_accuracy": float(acc[in_truth].mean()) if in_truth.any() else 0.0,
-        "fwIoU": float((truth / total * iou).sum()) if total else 0.0,
-        "mDice": float(dice[present].mean()) if present.any() else 0.0,
+        **{k: float(v) for k, v in from_counts(tp, truth, pred).items()},
         "per_class": {
             name: {"IoU": float(iou[i]), "accuracy": float(acc[i]), "pixels": int(truth[i])}
             for i, name in enumerate(classes)
@@ -59,11 +79,37 @@ def from_confusion(cm: NDArray[np.int64], classes: Sequence[str]) -> dict[str, A
     }
 
 
-def image_scores(
+def image_counts(
     truth: NDArray[Any], pred: NDArray[Any], n: int, ignore_index: int
-) -> tuple[float, float]:
-    """(pixel accuracy, mean IoU over the classes present) of one image."""
-    cm = np.zeros((n, n), dtype=np.int64)
-    update(cm, truth, pred, ignore_index)
-    m = from_confusion(cm, [str(i) for i in range(n)])
-    return m["pixel_accuracy"], m["mIoU"]
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+    """One image's per-class (hits, ground-truth pixels, predicted pixels), ignored pixels
+    left out: enough to recompute every summary number over any set of images."""
+    t = truth.reshape(-1).astype(np.int64)
+    p = pred.reshape(-1).astype(np.int64)
+    keep = t != ignore_index
+    t, p = t[keep], p[keep]
+    return (
+        np.bincount(t[t == p], minlength=n),
+        np.bincount(t, minlength=n),
+        np.bincount(p, minlength=n),
+    )
+
+
+class ImageCounts:
+    """The summary numbers of one evaluation under any weighting of its images (the
+    bootstrap over images), from the per-sample columns ``hits``, ``truth_pixels`` and
+    ``pred_pixels``; with every image counted once they equal the evaluation's own."""
+
+    def __init__(
+        self,
+        hits: Sequence[Sequence[int]],
+        truth_pixels: Sequence[Sequence[int]],
+        pred_pixels: Sequence[Sequence[int]],
+    ) -> None:
+        self.tp, self.truth, self.pred = (
+            np.asarray(x, dtype=np.float64) for x in (hits, truth_pixels, pred_pixels)
+        )
+
+    def __call__(self, weights: NDArray[Any]) -> dict[str, NDArray[np.float64]]:
+        w = np.asarray(weights, dtype=np.float64)
+        return from_counts(w @ self.tp, w @ self.truth, w @ self.pred)

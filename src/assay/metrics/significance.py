@@ -7,6 +7,8 @@ Pure functions over per-sample arrays, checked against SciPy and statsmodels in 
   continuity correction, as statsmodels' ``mcnemar`` computes them;
 - ``paired_bootstrap``: a percentile interval of the difference of means of any
   per-sample-decomposable score, resampling samples (pairs) with a seeded generator;
+- ``paired_bootstrap_of``: the same for a metric computed from weighted samples (COCO AP over
+  images, mIoU from per-image pixel counts), resampling images;
 - ``holm``: Holm's step-down correction when several comparisons are made at once;
 - ``samples_needed``: how many samples a paired comparison needs to detect the observed
   difference at a stated significance level and power.
@@ -14,6 +16,7 @@ Pure functions over per-sample arrays, checked against SciPy and statsmodels in 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,6 +105,45 @@ def paired_bootstrap(
     tail = (1 - confidence) / 2
     low, high = np.quantile(means, [tail, 1 - tail])
     return Interval(float(diff.mean()), float(low), float(high), confidence, resamples)
+
+
+Stat = Callable[[NDArray[np.float64]], dict[str, NDArray[np.float64]]]
+
+
+def paired_bootstrap_of(
+    baseline: Stat,
+    candidate: Stat,
+    samples: int,
+    *,
+    resamples: int = RESAMPLES,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> dict[str, Interval]:
+    """Percentile intervals of ``candidate(w)[m] - baseline(w)[m]`` for metrics that are no
+    mean of per-sample values (COCO AP, mIoU). Each function maps weights (resamples x
+    samples: how often each sample was drawn) to each metric per resample; both see the same
+    draws. Resamples where a metric is undefined (nothing left to measure) are left out."""
+    if samples < 1:
+        raise ValueError("the two evaluations must score the same, non-empty samples")
+    ones = np.ones((1, samples))
+    a, b = baseline(ones), candidate(ones)
+    rng = np.random.default_rng(seed)
+    p = np.full(samples, 1 / samples)
+    diffs = {m: np.empty(resamples) for m in a}
+    for start in range(0, resamples, CHUNK):
+        k = min(CHUNK, resamples - start)
+        w = rng.multinomial(samples, p, size=k).astype(np.float64)
+        wa, wb = baseline(w), candidate(w)
+        for m, d in diffs.items():
+            d[start : start + k] = wb[m] - wa[m]
+    tail = (1 - confidence) / 2
+    out = {}
+    for m, d in diffs.items():
+        delta = float(b[m][0] - a[m][0])
+        kept = d[~np.isnan(d)]
+        low, high = np.quantile(kept, [tail, 1 - tail]) if len(kept) else (delta, delta)
+        out[m] = Interval(delta, float(low), float(high), confidence, resamples)
+    return out
 
 
 def holm(p_values: list[float]) -> list[float]:

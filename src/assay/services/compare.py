@@ -19,7 +19,7 @@ from sqlalchemy import select
 from assay.core.errors import InvalidInput, NotFound
 from assay.core.refs import parse_ref, parse_version_ref
 from assay.db.models import Evaluation, Pin
-from assay.metrics import significance
+from assay.metrics import coco_images, segmentation, significance
 from assay.services import evaluations, hub, jobs
 from assay.services.context import Ctx
 from assay.services.samples import read_table
@@ -86,7 +86,7 @@ def _paired(ctx: Ctx, base: Evaluation, cand: Evaluation) -> tuple[Any, list[str
         raise InvalidInput("the per-sample rows have no id column to pair samples by")
     import pyarrow as pa
 
-    # Columns of type null (all values missing, e.g. no errors at all) cannot be joined.
+    # Columns of type null (all values missing, e.g. no errors at all) hold nothing to pair.
     shared = {
         c
         for c in (set(ta.column_names) & set(tb.column_names)) - set(keys)
@@ -94,14 +94,19 @@ def _paired(ctx: Ctx, base: Evaluation, cand: Evaluation) -> tuple[Any, list[str
         and not pa.types.is_null(tb.schema.field(c).type)
     }
 
-    def side(table: Any, prefix: str) -> Any:
-        wanted = keys + sorted(shared)
-        return table.select(wanted).rename_columns(
-            [c if c in keys else f"{prefix}.{c}" for c in wanted]
-        )
+    # Join the keys with row numbers only (Arrow cannot carry list columns through a
+    # join), then take each side's columns in the joined order.
+    def rows(table: Any, name: str) -> Any:
+        return table.select(keys).append_column(name, pa.array(np.arange(table.num_rows)))
 
-    joined = side(ta, "a").join(side(tb, "b"), keys=keys, join_type="inner")
-    return joined.sort_by([(k, "ascending") for k in keys]), keys, shared
+    pairs = rows(ta, "#a").join(rows(tb, "#b"), keys=keys, join_type="inner")
+    pairs = pairs.sort_by([(k, "ascending") for k in keys])
+    columns = {k: pairs[k] for k in keys}
+    for c in sorted(shared):
+        columns[f"a.{c}"] = ta[c].take(pairs["#a"])
+        columns[f"b.{c}"] = tb[c].take(pairs["#b"])
+    joined = pa.table(columns)
+    return joined, keys, shared
 
 
 def _keys(joined: Any, keys: list[str], rows: Any, single: bool) -> list[str]:
@@ -165,7 +170,82 @@ def _samples(
             regressedExamples=_keys(kept, keys, regressed[:EXAMPLES], single),
         )
         out["metrics"][metric] = entry
+    out["metrics"].update(_over_images(joined, keys, columns, single, metrics, p))
     return out, None
+
+
+# Metrics that are no mean of a per-sample column, recomputed from per-image columns under
+# each bootstrap resample of the images: (needed columns, builder, per-image proxy column
+# and whether it is better higher, for counting images fixed and regressed).
+OVER_IMAGES: dict[str, tuple[tuple[str, ...], Any, str, bool]] = {
+    **dict.fromkeys(
+        coco_images.AP_KEYS,
+        (coco_images.COLUMNS, coco_images.ImageAP, "errors50", False),
+    ),
+    **dict.fromkeys(
+        segmentation.MEANS, (segmentation.COLUMNS, segmentation.ImageCounts, "IoU", True)
+    ),
+}
+
+
+def _over_images(
+    joined: Any,
+    keys: list[str],
+    columns: set[str],
+    single: bool,
+    metrics: list[str],
+    p: dict[str, Any],
+) -> dict[str, Any]:
+    """Paired bootstrap over images of COCO AP / mIoU & co., with images fixed/regressed."""
+    wanted = [m for m in metrics if m in OVER_IMAGES and set(OVER_IMAGES[m][0]) <= columns]
+    if not wanted:
+        return {}
+    needed, build, proxy, higher = OVER_IMAGES[wanted[0]]
+    side = {
+        prefix: build(*(joined[f"{prefix}.{c}"].to_pylist() for c in needed))
+        for prefix in ("a", "b")
+    }
+    found = significance.paired_bootstrap_of(
+        side["a"],
+        side["b"],
+        joined.num_rows,
+        resamples=p["resamples"],
+        confidence=p["confidence"],
+        seed=p["seed"],
+    )
+    x, y = (_proxy(joined, prefix, proxy) for prefix in ("a", "b"))
+    if not higher:
+        x, y = -x, -y
+    fixed, regressed = np.flatnonzero(y > x), np.flatnonzero(y < x)
+    out = {}
+    for metric in wanted:
+        boot = found[metric]
+        if not math.isfinite(boot.delta):
+            continue
+        out[metric] = {
+            "column": f"{proxy} (bootstrap over images)",
+            "n": joined.num_rows,
+            "delta": boot.delta,
+            "interval": [boot.low, boot.high],
+            "samplesNeeded": None,
+            "test": "bootstrap",
+            "pValue": None,
+            "fixed": len(fixed),
+            "regressed": len(regressed),
+            "unchanged": joined.num_rows - len(fixed) - len(regressed),
+            "fixedExamples": _keys(joined, keys, fixed[:EXAMPLES], single),
+            "regressedExamples": _keys(joined, keys, regressed[:EXAMPLES], single),
+        }
+    return out
+
+
+def _proxy(joined: Any, prefix: str, proxy: str) -> Any:
+    if proxy == "errors50":  # false positives and misses at IoU 0.5
+        return (
+            joined[f"{prefix}.fp50"].to_numpy(zero_copy_only=False)
+            + joined[f"{prefix}.missed50"].to_numpy(zero_copy_only=False)
+        ).astype(np.float64)
+    return joined[f"{prefix}.{proxy}"].to_numpy(zero_copy_only=False).astype(np.float64)
 
 
 def _show(key: tuple[Any, ...], single: bool) -> str:

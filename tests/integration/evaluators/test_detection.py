@@ -269,3 +269,46 @@ def test_onnx_detection_model(home: Path, tmp_path: Path, monkeypatch: pytest.Mo
     assert v.metrics is not None
     for key, value in zip(KEYS, stats, strict=True):
         assert v.metrics[key] == pytest.approx(value, abs=1e-6), key  # float32 boxes
+
+
+def test_compare_bootstraps_ap_over_images(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A detector that lost its hits on half the images: compare reports the AP deltas the
+    metrics show, a bootstrap interval over images that excludes zero, and which images got
+    worse; the gate fails on it, significance required."""
+    gt, _ = _dataset(tmp_path / "data", seed=4, n=40)
+    commit_dir("dataset", "coco", "toy", tmp_path / "data", monkeypatch)
+    rng = np.random.default_rng(0)
+    dets, worse = [], []
+    for a in gt["annotations"]:
+        x, y, w, h = a["bbox"]
+        hit = {"image_id": a["image_id"], "category_id": a["category_id"], "score": 0.5}
+        hit["score"] += float(rng.random()) / 2
+        dets.append({**hit, "bbox": [x + 0.5, y, w, h]})
+        # On the first 20 images the worse detector misplaces its box by a whole width.
+        worse.append({**hit, "bbox": [x + (w if a["image_id"] <= 20 else 0.5), y, w, h]})
+    for i in range(1, 41):  # and both see some clutter
+        clutter = {"image_id": i, "category_id": 1, "bbox": [1.0, 1.0, 3.0, 3.0]}
+        dets.append({**clutter, "score": float(rng.random()) / 2})
+        worse.append(dets[-1])
+    for name, found in (("good", dets), ("worse", worse)):
+        model = write_model(tmp_path / name, PREDICTIONS, {"results.json": json.dumps(found)})
+        commit_dir("model", "coco", name, model, monkeypatch)
+    good = run_job("object-detection", "coco/good", "coco/toy", "det-good")
+    bad = run_job("object-detection", "coco/worse", "coco/toy", "det-worse")
+    assert good.metrics is not None and bad.metrics is not None
+    result = hub.compare([bad.ref], baseline=good.ref)
+    tests = result["candidates"][0]["samples"]["metrics"]
+    assert set(tests) >= {"AP", "AP50", "AP75"}
+    for key in ("AP", "AP50", "AP75"):
+        t = tests[key]
+        assert t["test"] == "bootstrap" and t["n"] == 40
+        assert t["delta"] == pytest.approx(bad.metrics[key] - good.metrics[key], abs=1e-12)
+        low, high = t["interval"]
+        assert low <= t["delta"] <= high < 0 and t["significant"], key
+    assert tests["AP50"]["regressed"] > 0 and tests["AP50"]["fixed"] == 0
+    assert all(int(i) <= 20 for i in tests["AP50"]["regressedExamples"])
+    assert hub.compare([bad.ref], baseline=good.ref) == result  # seeded
+    itself = hub.compare([good.ref], baseline=good.ref)["candidates"][0]["samples"]["metrics"]
+    assert itself["AP"]["interval"] == [0.0, 0.0] and not itself["AP"]["significant"]

@@ -177,3 +177,34 @@ def test_bad_masks_fail_with_the_file_named(
     assert v.status == "Failed"
     assert message in v.data["message"], v.data["message"]
     assert "01.png" in v.data["message"]
+
+
+def test_compare_bootstraps_miou_over_images(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two sets of predicted masks: compare recomputes mIoU & co. per bootstrap draw of the
+    images from per-image pixel counts; the deltas equal the metrics' own."""
+    pairs = _dataset(tmp_path / "data", n=16)
+    commit_dir("dataset", "seg", "colours", tmp_path / "data", monkeypatch)
+    rng = np.random.default_rng(1)
+    for name, noise in (("clean", 0.0), ("noisy", 0.3)):
+        preds = tmp_path / name
+        (preds / "masks").mkdir(parents=True)
+        for i, (_, pred) in enumerate(pairs):
+            mask = np.where(rng.random(pred.shape) < noise, (pred + 1) % 3, pred)
+            Image.fromarray(mask.astype(np.uint8)).save(preds / "masks" / f"{i:02d}.png")
+        (preds / "assay.yaml").write_text(
+            "task: semantic-segmentation\nformat: predictions\npredictions: masks\n"
+        )
+        commit_dir("model", "seg", name, preds, monkeypatch)
+    clean = run_job("semantic-segmentation", "seg/clean", "seg/colours", "seg-clean")
+    noisy = run_job("semantic-segmentation", "seg/noisy", "seg/colours", "seg-noisy", shards=2)
+    assert clean.metrics is not None and noisy.metrics is not None
+    tests = hub.compare([noisy.ref], baseline=clean.ref)["candidates"][0]["samples"]["metrics"]
+    for key in ("mIoU", "pixel_accuracy", "mean_accuracy", "fwIoU", "mDice"):
+        t = tests[key]
+        assert t["test"] == "bootstrap" and t["n"] == 16
+        assert t["delta"] == pytest.approx(noisy.metrics[key] - clean.metrics[key], abs=1e-12)
+        low, high = t["interval"]
+        assert low <= t["delta"] <= high < 0 and t["significant"], key
+    assert tests["mIoU"]["regressed"] == 16

@@ -56,3 +56,27 @@ def test_equal_to_the_reference(seed: int) -> None:
     for key, value in ref.items():
         assert got[key] == pytest.approx(value, abs=1e-12), key
     assert got["per_class"][str(n - 1)]["pixels"] == 0
+
+
+def test_image_counts_recompute_the_metrics_for_any_weighting() -> None:
+    """Per-image pixel counts give the summary numbers of the whole set, and of a bootstrap
+    draw (images repeated or left out) the numbers of that set built by hand."""
+    from assay.metrics.segmentation import MEANS, ImageCounts, image_counts
+
+    rng = np.random.default_rng(4)
+    n = 5
+    pairs = [(rng.integers(0, n, (9, 7)), rng.integers(0, n, (9, 7))) for _ in range(12)]
+    for truth, _ in pairs:
+        truth[rng.random(truth.shape) < 0.1] = 255
+    counts = [image_counts(t, p, n, 255) for t, p in pairs]
+    stat = ImageCounts(*([c[k].tolist() for c in counts] for k in range(3)))
+    weights = np.array([rng.multinomial(12, np.full(12, 1 / 12)), np.ones(12, dtype=int)])
+    got = stat(weights)
+    for row, w in enumerate(weights):
+        cm = np.zeros((n, n), dtype=np.int64)
+        for (truth, pred), times in zip(pairs, w, strict=True):
+            for _ in range(int(times)):
+                update(cm, truth, pred, 255)
+        expected = from_confusion(cm, [str(c) for c in range(n)])
+        for key in MEANS:
+            assert got[key][row] == pytest.approx(expected[key], abs=1e-12), key
