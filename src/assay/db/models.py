@@ -143,16 +143,21 @@ class Evaluation(Base):
     endpoint that names no model commit is bound to the dataset commit and the endpoint."""
 
     __tablename__ = "evaluations"
-    __table_args__ = (Index("ix_evaluations_created", "created_at"),)
+    # Newest-first listing filtered by model or dataset commit walks one index in order.
+    __table_args__ = (
+        Index("ix_evaluations_created", "created_at"),
+        Index("ix_evaluations_model_created", "model_commit_id", "created_at"),
+        Index("ix_evaluations_dataset_created", "dataset_commit_id", "created_at"),
+    )
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     owner_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     model_asset_id: Mapped[str | None] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"))
-    model_commit_id: Mapped[str | None] = mapped_column(ForeignKey("commits.id"), index=True)
+    model_commit_id: Mapped[str | None] = mapped_column(ForeignKey("commits.id"))
     model_rev: Mapped[str | None] = mapped_column(String(80))
     endpoint: Mapped[str | None] = mapped_column(String(64))  # its name when it was measured
     model_branch: Mapped[str | None] = mapped_column(String(64))
     dataset_asset_id: Mapped[str] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"))
-    dataset_commit_id: Mapped[str] = mapped_column(ForeignKey("commits.id"), index=True)
+    dataset_commit_id: Mapped[str] = mapped_column(ForeignKey("commits.id"))
     dataset_rev: Mapped[str] = mapped_column(String(80))
     dataset_branch: Mapped[str | None] = mapped_column(String(64))
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON)
