@@ -53,18 +53,13 @@ export function AssetsPage() {
           <SegmentedControl size="xs" data={TYPES} value={type} onChange={(t) => (setType(t), setFolder(null))} />
           <ErrorAlert error={folders.error} />
           {(folders.data ?? []).map((f) => (
-            <NavLink
-              key={f.name}
-              label={`${f.name} (${f.assets})`}
-              active={folder === f.name}
-              onClick={() => setFolder(f.name)}
-              childrenOffset={12}
-              opened={folder === f.name}
-            >
-              {(folder === f.name ? (assets.data ?? []) : []).map((a) => (
-                <NavLink key={a.id} component={Link} to={`/assets/${a.id}`} label={a.name} active={a.id === id} />
-              ))}
-            </NavLink>
+            <div key={f.name}>
+              <NavLink label={`${f.name} (${f.assets})`} active={folder === f.name} onClick={() => setFolder(f.name)} />
+              {folder === f.name &&
+                (assets.data ?? []).map((a) => (
+                  <NavLink key={a.id} component={Link} to={`/assets/${a.id}`} label={a.name} active={a.id === id} pl="xl" />
+                ))}
+            </div>
           ))}
           {folders.data?.length === 0 && (
             <Text size="sm" c="dimmed">

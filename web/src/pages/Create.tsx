@@ -7,7 +7,6 @@ import {
   Checkbox,
   Code,
   Group,
-  NumberInput,
   Select,
   SimpleGrid,
   Stack,
@@ -126,8 +125,12 @@ export function paramValue(text: string): string | number | boolean {
   return t;
 }
 
-function num(text: string): number | undefined {
-  return text.trim() === "" ? undefined : Number(text);
+/** A number field as typed: empty left out, a number as such, anything else sent as text
+ * so that the API says what is wrong with it next to the field. */
+function num(text: string): number | string | undefined {
+  const t = text.trim();
+  if (t === "") return undefined;
+  return Number.isFinite(Number(t)) ? Number(t) : t;
 }
 
 function body(f: Form, forVersion: boolean): Record<string, unknown> {
@@ -490,11 +493,12 @@ export function CreatePage() {
               error={err("memory")}
             />
             <TextInput label="GPU" name="gpu" value={f.gpu} onChange={(e) => set("gpu", e.currentTarget.value)} error={err("gpu")} />
-            <NumberInput
+            <TextInput
               label="Timeout (s)"
               name="timeout"
+              inputMode="numeric"
               value={f.timeout}
-              onChange={(v) => set("timeout", String(v))}
+              onChange={(e) => set("timeout", e.currentTarget.value)}
               error={err("timeout")}
               errorProps={errorProps("timeout")}
               description="resources are released and the run ends after this"

@@ -12,6 +12,9 @@ from pathlib import Path
 
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, PlainTextResponse, Response
+from fastapi.routing import APIRoute
+from starlette.routing import Match
+from starlette.types import Scope
 
 from assay.api.deps import rule
 from assay.core.errors import NotFound
@@ -22,15 +25,26 @@ NO_BUILD = (
     "(it runs `npm ci && npm run build` in web/), then restart `assay server`.\n"
     "The REST API is at /api/v1 (documented at /docs).\n"
 )
-_RESERVED = ("api/", "docs", "redoc", "openapi.json")
+_RESERVED = ("/api/", "/docs", "/redoc", "/openapi.json")
 
 mimetypes.add_type("text/javascript", ".js")
 mimetypes.add_type("text/css", ".css")
 mimetypes.add_type("image/svg+xml", ".svg")
 
 
+class _ConsoleRoute(APIRoute):
+    """Never matches the API or its docs, so routes added after the console's catch-all
+    (and unknown API paths, which get the API's JSON 404) are not shadowed by it."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        path = scope.get("path", "")
+        if path == "/api" or path.startswith(_RESERVED):
+            return Match.NONE, {}
+        return super().matches(scope)
+
+
 def router(dist: Path = DIST) -> APIRouter:
-    r = APIRouter(include_in_schema=False)
+    r = APIRouter(include_in_schema=False, route_class=_ConsoleRoute)
     root = dist.resolve()
 
     def index() -> Response:
@@ -45,8 +59,6 @@ def router(dist: Path = DIST) -> APIRouter:
 
     @r.get("/{path:path}", openapi_extra=rule("public"))
     def spa(path: str) -> Response:
-        if path == "api" or path.startswith(_RESERVED):
-            raise NotFound(f"no such API route: /{path}")
         candidate = (root / path).resolve()
         if candidate.is_relative_to(root) and candidate.is_file():
             media_type, _ = mimetypes.guess_type(candidate.name)

@@ -1,0 +1,340 @@
+"""The web console end to end, in a real headless Chromium against a real server.
+
+Each test leaves a screenshot of the page it drove in test-output/screenshots/.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import (
+    Console,
+    column_ids,
+    no_page_errors,
+    start_local_server,
+)
+
+LONG = 180_000  # ms: a job on a busy two-core machine
+
+
+@pytest.fixture(scope="module", autouse=True)
+def compare_jobs(console: Console) -> None:
+    """Two versions to compare, started first so they run while other tests drive pages:
+    the digits classifier (V0001) and the weaker one on branch v2 (V0002)."""
+    r = console.api.post(
+        "/jobs",
+        json={
+            "name": "cmp",
+            "type": "image-classification",
+            "model": "digits/logreg",
+            "dataset": "digits/test",
+        },
+    )
+    assert r.status_code == 201, r.text
+    r = console.api.post("/jobs/cmp/versions", json={"model": "digits/logreg:v2"})
+    assert r.status_code == 201, r.text
+
+
+def badge(page: Page) -> Any:
+    """The version's own state badge (the first on its page)."""
+    return page.locator("[data-testid=state-badge]").first
+
+
+def test_login_create_job_through_the_form_and_watch_it_complete(console: Console) -> None:
+    page = console.page(logged_in=False)
+    page.goto(console.url + "/create")
+    console.shot(page, "01-login")
+    page.get_by_label("API key").fill("not-a-key")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_text("invalid API key")).to_be_visible()
+    page.get_by_label("API key").fill(console.server.admin_key)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_test_id("whoami")).to_have_text("admin")
+
+    expect(page.get_by_role("heading", name="Create evaluation")).to_be_visible()
+    page.get_by_label("Name", exact=True).fill("digits-eval")
+    page.get_by_label("Model version").fill("digits/logreg")
+    page.get_by_label("Dataset version").fill("digits/test")
+    page.get_by_label("Shards (parallel tasks)").fill("2")
+    expect(page.get_by_test_id("run-params")).to_contain_text("model_url")
+    console.shot(page, "02-create-form")
+    page.get_by_test_id("submit").click()
+
+    page.wait_for_url("**/jobs/digits-eval/versions/V0001")
+    expect(badge(page)).to_have_text("Completed", timeout=LONG)
+    expect(page.locator("[data-testid=metrics] [data-metric=accuracy]")).to_be_visible()
+    expect(page.locator("[data-testid=confusion-matrix] canvas")).to_be_visible()
+    expect(page.locator("[data-testid=per-class] canvas")).to_be_visible()
+    expect(page.get_by_test_id("tasks")).to_contain_text("Completed")
+    expect(page.get_by_test_id("log-status")).to_have_text("complete")
+    accuracy = console.api.get("/jobs/digits-eval/versions/V0001").json()["metrics"]["accuracy"]
+    shown = page.locator("[data-metric=accuracy]").inner_text()
+    assert f"{accuracy:.4f}" in shown
+    console.shot(page, "03-version-completed")
+
+    # Its samples, filtered on the server to the wrong predictions.
+    ev = console.api.get("/jobs/digits-eval/versions/V0001").json()["evaluationId"]
+    total = console.api.get(f"/evaluations/{ev}/samples", params={"limit": 1}).json()["total"]
+    wrong = console.api.get(
+        f"/evaluations/{ev}/samples", params={"where": "correct = false", "limit": 1}
+    ).json()["total"]
+    assert 0 < wrong < total
+    page.goto(f"{console.url}/evaluations/{ev}")
+    expect(page.get_by_test_id("samples-count")).to_contain_text(f"of {total}")
+    page.get_by_test_id("only-wrong").check()
+    expect(page.get_by_test_id("samples-count")).to_contain_text(f"of {wrong}")
+    cells = page.locator("[data-testid=samples-table] td[data-col=correct]")
+    expect(cells.first).to_have_text("false")
+    assert set(cells.all_inner_texts()) == {"false"}
+    assert cells.count() == min(wrong, 50)
+    console.shot(page, "04-evaluation-only-wrong")
+    no_page_errors(page)
+
+
+def test_invalid_form_shows_the_api_error_next_to_the_field(console: Console) -> None:
+    page = console.page()
+    page.goto(console.url + "/create")
+    page.get_by_label("Name", exact=True).fill("bad name!")
+    page.get_by_label("Model version").fill("digits/logreg")
+    page.get_by_label("Dataset version").fill("digits/test")
+    page.get_by_test_id("submit").click()
+    expect(page.get_by_test_id("error-name")).to_contain_text("invalid job name 'bad name!'")
+
+    page.get_by_label("Name", exact=True).fill("fine-name")
+    page.get_by_label("Timeout (s)").fill("0")
+    page.get_by_test_id("submit").click()
+    expect(page.get_by_test_id("error-timeout")).to_contain_text("greater than or equal to 1")
+    expect(page.get_by_test_id("error-name")).to_have_count(0)
+
+    page.get_by_label("Timeout (s)").fill("3600")
+    page.get_by_label("Dataset version").fill("digits/nope")
+    page.get_by_test_id("submit").click()
+    expect(page.get_by_test_id("error-dataset")).to_be_visible()
+    console.shot(page, "05-create-form-errors")
+    assert console.api.get("/jobs").json() == [] or all(
+        j["name"] != "fine-name" for j in console.api.get("/jobs").json()
+    )
+    no_page_errors(page)
+
+
+def test_follow_a_running_jobs_log_live(console: Console) -> None:
+    r = console.api.post(
+        "/jobs",
+        json={
+            "name": "talk",
+            "type": "custom",
+            "model": "f/m",
+            "dataset": "f/d",
+            "code": "s/e",
+            "launch": "eval.py",
+            "params": {"lines": 8, "sleep": 8},
+        },
+    )
+    assert r.status_code == 201, r.text
+    page = console.page()
+    page.goto(console.url + "/jobs/talk/versions/V0001")
+    log = page.get_by_test_id("log")
+    expect(log).to_contain_text("line 0", timeout=LONG)
+    # The first line is on the page while the job still runs, and more follow it live.
+    assert console.api.get("/jobs/talk/versions/V0001").json()["state"] == "Running"
+    expect(page.get_by_test_id("log-status")).to_contain_text("following")
+    expect(badge(page)).to_have_text("Running")
+    console.shot(page, "06-version-live-log")
+    expect(log).to_contain_text("line 7", timeout=LONG)
+    expect(log).to_contain_text("done", timeout=LONG)
+    expect(page.get_by_test_id("log-status")).to_have_text("complete", timeout=LONG)
+    expect(badge(page)).to_have_text("Completed")
+    text = log.inner_text()
+    assert text.index("line 0") < text.index("line 7") < text.index("done")
+    no_page_errors(page)
+
+
+def test_terminate_a_queued_version(console: Console) -> None:
+    assert console.api.post("/pools", json={"name": "one", "cpu": 1}).status_code == 201
+    body = {
+        "name": "hold",
+        "type": "custom",
+        "model": "f/m",
+        "dataset": "f/d",
+        "code": "s/e",
+        "launch": "eval.py",
+        "pool": "one",
+        "params": {"sleep": 120},
+    }
+    assert console.api.post("/jobs", json=body).status_code == 201
+    assert console.api.post("/jobs/hold/versions", json={}).status_code == 201
+    try:
+        page = console.page()
+        page.goto(console.url + "/jobs/hold")
+        row = page.locator("[data-testid=versions] tr[data-version=V0002]")
+        expect(row.get_by_test_id("state-badge")).to_have_text("Queuing")
+        page.get_by_role("button", name="Terminate V0002").click()
+        expect(row.get_by_test_id("state-badge")).to_have_text("Terminated")
+        assert console.api.get("/jobs/hold/versions/V0002").json()["state"] == "Terminated"
+        assert console.api.get("/jobs/hold/versions/V0002").json()["startedAt"] is None
+        console.shot(page, "07-job-versions-terminated")
+
+        # Delete asks first; the version goes once confirmed.
+        page.get_by_role("button", name="Delete V0002").click()
+        page.get_by_test_id("confirm-delete").click()
+        expect(row).to_have_count(0)
+        assert [v["name"] for v in console.api.get("/jobs/hold/versions").json()] == ["V0001"]
+        no_page_errors(page)
+    finally:
+        console.api.post("/jobs/hold/versions/V0001/terminate")
+
+
+def test_compare_two_versions_against_a_pinned_baseline(console: Console) -> None:
+    first = console.wait_version("cmp:V0001")
+    second = console.wait_version("cmp:V0002")
+    assert first["state"] == second["state"] == "Completed"
+    base, cand = first["evaluationId"], second["evaluationId"]
+    assert first["metrics"]["accuracy"] != second["metrics"]["accuracy"]
+
+    page = console.page()
+    page.goto(console.url + "/evaluations?job=cmp")
+    table = page.get_by_test_id("evaluations-table")
+    expect(table.locator("tbody tr")).to_have_count(2)
+    # Newest first, as the API lists them.
+    listed = [e["id"] for e in console.api.get("/evaluations", params={"job": "cmp"}).json()]
+    rows = table.locator("tbody tr")
+    assert [rows.nth(i).get_attribute("data-row") for i in range(2)] == listed
+    page.get_by_label(f"Select {base}").check()
+    page.get_by_label(f"Select {cand}").check()
+    page.get_by_role("button", name=f"Pin {base} as baseline").click()
+    expect(page.get_by_test_id("pinned")).to_contain_text("job cmp")
+    console.shot(page, "08-evaluations-selected")
+    page.get_by_test_id("compare-selected").click()
+
+    page.wait_for_url("**/compare?ids=*")
+    expect(page.locator(f"[data-eval='{base}'] [data-testid=baseline-badge]")).to_have_text(
+        "baseline (pinned)"
+    )
+    card = page.locator(f"[data-testid=candidate][data-candidate='{cand}']")
+    expect(card).to_be_visible()
+    expect(page.locator(f"[data-testid=candidate][data-candidate='{base}']")).to_have_count(0)
+    row = card.locator("[data-testid=metric-deltas] tr[data-metric=accuracy]")
+    delta = second["metrics"]["accuracy"] - first["metrics"]["accuracy"]
+    cell = row.get_by_test_id("delta")
+    minus = "\N{MINUS SIGN}"  # as the console writes a negative delta
+    expect(cell).to_contain_text(f"{'+' if delta > 0 else minus}{abs(delta):.4f}")
+    expect(cell).to_have_class(re.compile(f"delta-{'better' if delta > 0 else 'worse'}"))
+    expect(row).to_contain_text(" / ")  # fixed / regressed samples, paired on the server
+    expect(card.get_by_test_id("per-class-deltas")).to_be_visible()
+    console.shot(page, "09-compare")
+
+    # Pinning the other one makes it the baseline.
+    page.get_by_role("row").filter(has_text="cmp:V0002").get_by_role(
+        "button", name="Pin as baseline"
+    ).click()
+    expect(page.locator(f"[data-eval='{cand}'] [data-testid=baseline-badge]")).to_be_visible()
+    expect(page.locator(f"[data-testid=candidate][data-candidate='{base}']")).to_be_visible()
+    no_page_errors(page)
+
+
+def test_column_settings_survive_reload_and_another_browser(console: Console) -> None:
+    console.wait_version("cmp:V0001")
+    page = console.page()
+    page.goto(console.url + "/evaluations")
+    expect(
+        page.locator("[data-testid=evaluations-table] th[data-col='metric:accuracy']")
+    ).to_be_visible()
+    before = column_ids(page)
+    assert before[:3] == ["select", "id", "state"] and "dataset" in before
+
+    page.get_by_test_id("column-settings").click()
+    panel = page.get_by_test_id("column-settings-panel")
+    panel.get_by_label("Show Dataset").uncheck()
+    expect(panel.get_by_test_id("columns-status")).to_have_text("saved")
+    # Drag "Creator" onto "Evaluation": it takes that place.
+    page.drag_and_drop("[data-testid=col-setting-creator]", "[data-testid=col-setting-id]")
+    expect(panel.get_by_test_id("columns-status")).to_have_text("saved")
+    panel.get_by_role("button", name="Pin accuracy").click()
+    expect(panel.get_by_test_id("columns-status")).to_have_text("saved")
+    console.shot(page, "10-column-settings")
+    page.keyboard.press("Escape")
+
+    after = column_ids(page)
+    assert "dataset" not in after
+    assert after[:4] == ["select", "metric:accuracy", "creator", "id"], after
+    pinned = page.locator("[data-testid=evaluations-table] th[data-col='metric:accuracy']")
+    assert "pinned" in (pinned.get_attribute("class") or "")
+    console.shot(page, "11-evaluations-columns")
+
+    page.reload()
+    expect(
+        page.locator("[data-testid=evaluations-table] th[data-col='metric:accuracy']")
+    ).to_be_visible()
+    assert column_ids(page) == after
+
+    # Another browser (a new context: no shared storage) logging in with the same key.
+    other = console.page(logged_in=False)
+    other.goto(console.url + "/evaluations")
+    other.get_by_label("API key").fill(console.server.admin_key)
+    other.get_by_role("button", name="Log in").click()
+    expect(
+        other.locator("[data-testid=evaluations-table] th[data-col='metric:accuracy']")
+    ).to_be_visible()
+    assert column_ids(other) == after
+    saved = console.api.get("/me/settings/evaluations.columns").json()["value"]
+    assert saved["hidden"] == ["dataset"] and saved["pinned"] == ["metric:accuracy"]
+    no_page_errors(page)
+    no_page_errors(other)
+
+
+def test_jobs_assets_and_pools_pages(console: Console) -> None:
+    console.wait_version("cmp:V0002")
+    page = console.page()
+    page.goto(console.url + "/jobs")
+    expect(page.get_by_test_id("jobs")).to_contain_text("cmp")
+    console.shot(page, "12-jobs")
+    page.get_by_role("link", name="cmp", exact=True).click()
+    expect(page.locator("[data-testid=versions] tr[data-version]")).to_have_count(2)
+    console.shot(page, "13-job")
+
+    page.goto(console.url + "/assets")
+    page.get_by_text("digits (1)").click()
+    page.get_by_role("link", name="logreg").click()
+    expect(page.get_by_text("Commits of main")).to_be_visible()
+    expect(page.get_by_text("model.onnx")).to_be_visible()
+    expect(page.get_by_text("Evaluations of commit")).to_be_visible()
+    expect(page.locator("table").filter(has_text="digits/test").first).to_be_visible()
+    page.get_by_role("button", name="v2").click()
+    expect(page.get_by_text("Commits of v2")).to_be_visible()
+    console.shot(page, "14-assets")
+    page.get_by_role("button", name="Evaluate this").click()
+    page.wait_for_url("**/create?model=*")
+    assert page.get_by_label("Model version").input_value().startswith("digits/logreg:")
+
+    page.goto(console.url + "/pools")
+    expect(page.get_by_test_id("pools")).to_contain_text("default")
+    console.shot(page, "15-pools")
+
+    page.goto(console.url + "/no/such/page")
+    expect(page.get_by_text("No such page")).to_be_visible()
+    no_page_errors(page)
+
+
+def test_local_server_logs_in_without_a_key(console: Console, tmp_path: Any) -> None:
+    home = tmp_path / "local-home"
+    home.mkdir()
+    url, proc = start_local_server(home)
+    try:
+        page = console.page(logged_in=False)
+        page.goto(url + "/")
+        expect(page.get_by_test_id("whoami")).to_have_text("local (local)")
+        expect(page.get_by_role("heading", name="Evaluations")).to_be_visible()
+        expect(page.get_by_role("button", name="Log out")).to_have_count(0)
+        console.shot(page, "16-local-mode")
+        no_page_errors(page)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()

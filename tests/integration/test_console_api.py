@@ -1,0 +1,162 @@
+"""What the web console needs of the server: per-user settings (GET/PUT/DELETE
+/api/v1/me/settings/{key}) and the built single-page app served at / with SPA fallback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from assay.api import errors
+from assay.api.app import create_app, open_state
+from assay.api.routes import console
+from assay.core.config import Settings
+from assay.services import settings as user_settings
+from assay.services.bootstrap import ensure_admin
+
+LAYOUT = {"order": ["id", "state", "model"], "hidden": ["model"], "pinned": ["id"]}
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[FastAPI]:
+    state = open_state(Settings(home=tmp_path / "home"), local_user=None)
+    key = ensure_admin(state)
+    app = create_app(state)
+    app.state.admin_key = key
+    yield app
+    state.db.dispose()
+
+
+def client(app: FastAPI, key: str | None) -> TestClient:
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    return TestClient(app, base_url="http://testserver/api/v1", headers=headers)
+
+
+def error(r: Any, status: int, family: str) -> str:
+    assert r.status_code == status, r.text
+    body = r.json()["error"]
+    assert body["type"] == family, body
+    return str(body["message"])
+
+
+def test_settings_round_trip_replace_list_delete(app: FastAPI) -> None:
+    admin = client(app, app.state.admin_key)
+    missing = admin.get("/me/settings/evaluations.columns")
+    assert "no setting 'evaluations.columns'" in error(missing, 404, "NotFound")
+    r = admin.put("/me/settings/evaluations.columns", json=LAYOUT)
+    assert r.status_code == 200, r.text
+    assert r.json()["value"] == LAYOUT and r.json()["key"] == "evaluations.columns"
+    assert admin.get("/me/settings/evaluations.columns").json()["value"] == LAYOUT
+    admin.put("/me/settings/evaluations.columns", json={"order": ["state"]})
+    assert admin.get("/me/settings/evaluations.columns").json()["value"] == {"order": ["state"]}
+    admin.put("/me/settings/other", json={})
+    assert [s["key"] for s in admin.get("/me/settings").json()] == ["evaluations.columns", "other"]
+    assert admin.delete("/me/settings/other").json() == {"deleted": "other"}
+    assert [s["key"] for s in admin.get("/me/settings").json()] == ["evaluations.columns"]
+    error(admin.delete("/me/settings/other"), 404, "NotFound")
+
+
+def test_settings_are_per_user(app: FastAPI) -> None:
+    admin = client(app, app.state.admin_key)
+    bob_key = admin.post("/users", json={"name": "bob"}).json()["apiKey"]
+    bob = client(app, bob_key)
+    admin.put("/me/settings/evaluations.columns", json=LAYOUT)
+    error(bob.get("/me/settings/evaluations.columns"), 404, "NotFound")
+    assert bob.get("/me/settings").json() == []
+    bob.put("/me/settings/evaluations.columns", json={"hidden": ["state"]})
+    assert bob.get("/me/settings/evaluations.columns").json()["value"] == {"hidden": ["state"]}
+    assert admin.get("/me/settings/evaluations.columns").json()["value"] == LAYOUT
+    bob.delete("/me/settings/evaluations.columns")
+    assert admin.get("/me/settings/evaluations.columns").json()["value"] == LAYOUT
+    error(client(app, None).get("/me/settings"), 401, "Unauthenticated")
+    error(client(app, "nope").put("/me/settings/x", json={}), 401, "Unauthenticated")
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "family", "says"),
+    [
+        (b"{not json", 422, "InvalidInput", "JSON"),
+        (b"[1, 2]", 422, "InvalidInput", "must be a JSON object"),
+        (b'"text"', 422, "InvalidInput", "must be a JSON object"),
+        (b"null", 422, "InvalidInput", ""),
+        (b'{"a": ' * 9 + b"1" + b"}" * 9, 422, "InvalidInput", "8 levels"),
+        (b'{"a": "' + b"x" * 17_000 + b'"}', 413, "PayloadTooLarge", "16384 bytes"),
+    ],
+)
+def test_bad_settings_are_refused_and_change_nothing(
+    app: FastAPI, body: bytes, status: int, family: str, says: str
+) -> None:
+    admin = client(app, app.state.admin_key)
+    admin.put("/me/settings/k", json={"kept": True})
+    r = admin.put("/me/settings/k", content=body, headers={"Content-Type": "application/json"})
+    assert says in error(r, status, family)
+    assert admin.get("/me/settings/k").json()["value"] == {"kept": True}
+
+
+def test_bad_keys_and_too_many_settings(app: FastAPI) -> None:
+    admin = client(app, app.state.admin_key)
+    for key in ("Upper", "-dash", "x" * 65, "sp%20ace"):
+        r = admin.put(f"/me/settings/{key}", json={})
+        assert "invalid setting key" in error(r, 422, "InvalidInput")
+    for i in range(user_settings.MAX_KEYS):
+        assert admin.put(f"/me/settings/k{i}", json={}).status_code == 200
+    assert "at most" in error(admin.put("/me/settings/one-more", json={}), 422, "InvalidInput")
+    assert admin.put("/me/settings/k0", json={"still": "replaceable"}).status_code == 200
+
+
+# ---- the single-page app --------------------------------------------------------------------
+
+
+def site(tmp_path: Path, dist: Path) -> TestClient:
+    app = FastAPI()
+    errors.install(app)
+    app.include_router(console.router(dist))
+    return TestClient(app)
+
+
+def test_console_serves_the_build_with_spa_fallback(tmp_path: Path, app: FastAPI) -> None:
+    dist = tmp_path / "dist"
+    (dist / "assets").mkdir(parents=True)
+    (dist / "index.html").write_text("<!doctype html><title>Assay</title>")
+    (dist / "assets" / "app-1234.js").write_text("console.log(1)")
+    (dist / "assets" / "app-1234.css").write_text("body{}")
+    (dist / "favicon.svg").write_text("<svg/>")
+    (tmp_path / "secret.txt").write_text("not served")
+    web = site(tmp_path, dist)
+    for path in ("/", "/evaluations", "/jobs/a/versions/V0001", "/compare?ids=a,b"):
+        r = web.get(path)
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/html"), path
+        assert "<title>Assay</title>" in r.text
+    r = web.get("/assets/app-1234.js")
+    assert r.headers["content-type"].startswith("text/javascript")
+    assert "immutable" in r.headers["cache-control"]
+    assert web.get("/assets/app-1234.css").headers["content-type"].startswith("text/css")
+    assert web.get("/favicon.svg").headers["content-type"].startswith("image/svg+xml")
+    assert web.get("/assets/missing.js").status_code == 404
+    for sneaky in ("/..%2fsecret.txt", "/assets/..%2f..%2fsecret.txt", "/%2e%2e/secret.txt"):
+        assert "not served" not in web.get(sneaky).text, sneaky
+
+    # In the whole app the API and its docs come first; unknown API paths stay JSON 404s.
+    monkey = console.DIST
+    try:
+        console.DIST = dist
+        full = TestClient(create_app(app.state.assay))
+    finally:
+        console.DIST = monkey
+    assert full.get("/api/v1/health").json()["status"] == "ok"
+    assert full.get("/docs").status_code == 200
+    assert "/" not in full.get("/openapi.json").json()["paths"]
+    r = full.get("/api/v1/no/such/route")
+    assert r.status_code == 404 and r.json()["error"]["type"] == "NotFound"
+
+
+def test_console_without_a_build_says_how_to_make_one(tmp_path: Path) -> None:
+    web = site(tmp_path, tmp_path / "no-dist")
+    for path in ("/", "/evaluations"):
+        r = web.get(path)
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
+        assert "make install" in r.text
