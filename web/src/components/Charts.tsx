@@ -1,11 +1,22 @@
 // Charts from an evaluation's stored metrics (computed on the server, never from samples).
 import { Card, SimpleGrid, Text } from "@mantine/core";
-import ReactECharts from "echarts-for-react";
+import { BarChart, HeatmapChart } from "echarts/charts";
+import { GridComponent, LegendComponent, TooltipComponent, VisualMapComponent } from "echarts/components";
+import * as echarts from "echarts/core";
+import { CanvasRenderer } from "echarts/renderers";
+import ReactEChartsCore from "echarts-for-react/lib/core";
 import { useEffect, useState } from "react";
 import { storedKey } from "../api";
 import { isNumber } from "../lib/format";
 
 type Metrics = Record<string, unknown>;
+
+// Only the parts of ECharts these charts use (a third of the whole library).
+echarts.use([BarChart, HeatmapChart, GridComponent, LegendComponent, TooltipComponent, VisualMapComponent, CanvasRenderer]);
+
+function ReactECharts(props: { option: object; style?: React.CSSProperties }) {
+  return <ReactEChartsCore echarts={echarts} {...props} />;
+}
 
 function perClass(m: Metrics): Record<string, Record<string, number>> | null {
   const pc = m.per_class;

@@ -88,16 +88,16 @@ export function ColumnSettingsPanel({ settings, labels, dispatch, status }: Prop
               >
                 ↓
               </ActionIcon>
-              <Tooltip label={settings.pinned.includes(id) ? "Unpin" : "Pin left"}>
-                <ActionIcon
-                  size="xs"
+              <Tooltip label={settings.pinned.includes(id) ? "Unpin" : "Pin to the left"}>
+                <Button
+                  size="compact-xs"
                   variant={settings.pinned.includes(id) ? "filled" : "subtle"}
                   onClick={() => dispatch({ type: "pin", id })}
                   aria-label={`Pin ${labels[id] ?? id}`}
                   aria-pressed={settings.pinned.includes(id)}
                 >
-                  📌
-                </ActionIcon>
+                  {settings.pinned.includes(id) ? "pinned" : "pin"}
+                </Button>
               </Tooltip>
             </div>
           ))}

@@ -22,6 +22,7 @@ export function useColumnSettings(key: string, columns: string[], fixed: string[
   });
   const [changed, setChanged] = useState<ColumnSettings | null>(null);
   const save = useMutation({
+    scope: { id: `settings:${key}` }, // one save at a time, in order: the last change wins
     mutationFn: (value: ColumnSettings) => api(`/me/settings/${enc(key)}`, { method: "PUT", body: value }),
   });
   const current = changed ?? saved.data ?? null;

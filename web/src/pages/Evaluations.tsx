@@ -38,8 +38,9 @@ export function EvaluationsPage() {
       api<Evaluation[]>(`/evaluations?${evaluationsQuery(filters, { limit: PAGE, cursor: pageParam })}`),
     initialPageParam: null as string | null,
     getNextPageParam: (last) => nextCursor(last, PAGE),
-    // Live: while anything listed still runs, look again every two seconds.
-    refetchInterval: (q) => (q.state.data?.pages.some((p) => p.some((e) => isActive(e.state))) ? 2000 : false),
+    // Live: every two seconds while anything listed still runs, else every ten (new
+    // evaluations from jobs, the CLI or the SDK appear without a reload).
+    refetchInterval: (q) => (q.state.data?.pages.some((p) => p.some((e) => isActive(e.state))) ? 2000 : 10_000),
   });
   const rows = useMemo(() => list.data?.pages.flat() ?? [], [list.data]);
 
