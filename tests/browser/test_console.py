@@ -92,6 +92,16 @@ def test_login_create_job_through_the_form_and_watch_it_complete(console: Consol
     expect(cells.first).to_have_text("false")
     assert set(cells.all_inner_texts()) == {"false"}
     assert cells.count() == min(wrong, 50)
+    # Thumbnails of the images (the dataset commit's files), and one sample in full.
+    thumb = page.locator("[data-testid=samples-table] td[data-col=_image] img").first
+    expect(thumb).to_be_visible()
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth === 8", arg=thumb.element_handle()
+    )
+    page.locator("[data-testid=samples-table] tbody tr").first.click()
+    detail = page.get_by_test_id("sample-detail")
+    expect(detail).to_contain_text('"correct": false')
+    expect(detail.locator("img")).to_be_visible()
     console.shot(page, "04-evaluation-only-wrong")
     no_page_errors(page)
 

@@ -5,8 +5,7 @@ import { GridComponent, LegendComponent, TooltipComponent, VisualMapComponent } 
 import * as echarts from "echarts/core";
 import { CanvasRenderer } from "echarts/renderers";
 import ReactEChartsCore from "echarts-for-react/lib/core";
-import { useEffect, useState } from "react";
-import { storedKey } from "../api";
+import { AuthImage } from "./AuthImage";
 import { isNumber } from "../lib/format";
 
 type Metrics = Record<string, unknown>;
@@ -129,33 +128,13 @@ export function PerTurnBars({ metrics }: { metrics: Metrics }) {
 
 /** Pictures the evaluator drew on the server (PR curves, ...), fetched with the API key. */
 export function ArtifactImage({ evaluationId, name }: { evaluationId: string; name: string }) {
-  const [url, setUrl] = useState<string | null>(null);
-  const [failed, setFailed] = useState(false);
-  useEffect(() => {
-    let objectUrl: string | null = null;
-    let gone = false;
-    const key = storedKey();
-    fetch(`/api/v1/evaluations/${encodeURIComponent(evaluationId)}/artifacts/${name.split("/").map(encodeURIComponent).join("/")}`, {
-      headers: key ? { Authorization: `Bearer ${key}` } : {},
-    })
-      .then((r) => (r.ok ? r.blob() : Promise.reject(new Error(String(r.status)))))
-      .then((b) => {
-        if (gone) return;
-        objectUrl = URL.createObjectURL(new Blob([b], { type: "image/png" }));
-        setUrl(objectUrl);
-      })
-      .catch(() => !gone && setFailed(true));
-    return () => {
-      gone = true;
-      if (objectUrl) URL.revokeObjectURL(objectUrl);
-    };
-  }, [evaluationId, name]);
+  const url = `/api/v1/evaluations/${encodeURIComponent(evaluationId)}/artifacts/${name.split("/").map(encodeURIComponent).join("/")}`;
   return (
     <Card withBorder data-testid="artifact-image">
       <Text fw={600} size="sm">
         {name}
       </Text>
-      {url ? <img src={url} alt={name} style={{ maxWidth: "100%" }} /> : <Text size="xs">{failed ? "cannot load" : "loading…"}</Text>}
+      <AuthImage url={url} name={name} style={{ maxWidth: "100%" }} />
     </Card>
   );
 }

@@ -22,6 +22,7 @@ interface Props<T> {
   rowId?: (row: T) => string;
   testId?: string;
   empty?: string;
+  onRowClick?: (row: T) => void;
 }
 
 export function DataTable<T>({
@@ -35,6 +36,7 @@ export function DataTable<T>({
   rowId,
   testId,
   empty = "Nothing here yet.",
+  onRowClick,
 }: Props<T>) {
   const [localSorting, setLocalSorting] = useState<SortingState>([]);
   const manual = !!onSortingChange;
@@ -90,7 +92,13 @@ export function DataTable<T>({
         </thead>
         <tbody>
           {table.getRowModel().rows.map((row) => (
-            <tr key={row.id} className={rowClassName?.(row.original)} data-row={row.id}>
+            <tr
+              key={row.id}
+              className={rowClassName?.(row.original)}
+              data-row={row.id}
+              onClick={onRowClick ? () => onRowClick(row.original) : undefined}
+              style={onRowClick ? { cursor: "pointer" } : undefined}
+            >
               {row.getVisibleCells().map((cell) => {
                 const pinned = cell.column.getIsPinned();
                 return (

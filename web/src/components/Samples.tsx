@@ -1,11 +1,12 @@
 // The per-sample table: one page at a time, filtered and sorted on the server.
-import { Button, Checkbox, Group, Select, Stack, Text, TextInput } from "@mantine/core";
+import { Button, Card, Checkbox, Group, Select, SimpleGrid, Stack, Text, TextInput } from "@mantine/core";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import type { ColumnDef, SortingState } from "@tanstack/react-table";
 import { useMemo, useState, type FormEvent } from "react";
 import { api, enc, type SamplesPage } from "../api";
 import { formatMetric } from "../lib/format";
 import { EMPTY_SAMPLE_FILTER, orderBy, samplesQuery, type SampleFilter } from "../lib/query";
+import { AuthImage, imageType } from "./AuthImage";
 import { DataTable } from "./DataTable";
 import { ErrorAlert } from "./common";
 
@@ -21,7 +22,59 @@ function cell(v: unknown): string {
   return formatMetric(v);
 }
 
-export function Samples({ evaluationId, initialOnlyWrong = false }: { evaluationId: string; initialOnlyWrong?: boolean }) {
+/** Where a sample's image is: its id is the file's path in the dataset commit. */
+export interface DatasetAt {
+  id: string;
+  commit: string;
+}
+
+function fileUrl(d: DatasetAt, path: string): string {
+  return `/api/v1/assets/${enc(d.id)}/files/${path.split("/").map(enc).join("/")}?rev=${enc(d.commit)}`;
+}
+
+const TEXT_SIDES = ["prompt", "reply", "reference"];
+
+/** One sample in full: an LLM turn's prompt, reply and reference side by side, an image
+ * larger, then every field. */
+function SampleDetail({ row, dataset }: { row: Record<string, unknown>; dataset?: DatasetAt }) {
+  const id = typeof row.id === "string" ? row.id : null;
+  const sides = TEXT_SIDES.filter((k) => k in row);
+  return (
+    <Card withBorder data-testid="sample-detail">
+      {sides.length > 0 && (
+        <SimpleGrid cols={sides.length} mb="xs">
+          {sides.map((k) => (
+            <div key={k}>
+              <Text size="xs" fw={700}>
+                {k}
+              </Text>
+              <Text size="sm" style={{ whiteSpace: "pre-wrap" }}>
+                {row[k] == null ? "—" : String(row[k])}
+              </Text>
+            </div>
+          ))}
+        </SimpleGrid>
+      )}
+      {dataset && id && imageType(id) && (
+        <AuthImage url={fileUrl(dataset, id)} name={id} style={{ width: 160, imageRendering: "pixelated" }} />
+      )}
+      <Text size="xs" component="pre" style={{ whiteSpace: "pre-wrap", maxHeight: 300, overflow: "auto" }}>
+        {JSON.stringify(row, null, 2)}
+      </Text>
+    </Card>
+  );
+}
+
+export function Samples({
+  evaluationId,
+  initialOnlyWrong = false,
+  dataset,
+}: {
+  evaluationId: string;
+  initialOnlyWrong?: boolean;
+  dataset?: DatasetAt;
+}) {
+  const [selected, setSelected] = useState<Record<string, unknown> | null>(null);
   const [filter, setFilter] = useState<SampleFilter>({ ...EMPTY_SAMPLE_FILTER, onlyWrong: initialOnlyWrong });
   const [draft, setDraft] = useState<SampleFilter>(filter);
   const [offset, setOffset] = useState(0);
@@ -39,15 +92,34 @@ export function Samples({ evaluationId, initialOnlyWrong = false }: { evaluation
     placeholderData: keepPreviousData,
   });
   const columnNames = page.data?.columns ?? [];
+  const images = !!dataset && (page.data?.rows ?? []).some((r) => typeof r.id === "string" && imageType(r.id));
   const columns = useMemo<ColumnDef<Record<string, unknown>, unknown>[]>(
-    () =>
-      columnNames.map((name) => ({
+    () => [
+      ...(images && dataset
+        ? [
+            {
+              id: "_image",
+              header: "",
+              enableSorting: false,
+              cell: ({ row }: { row: { original: Record<string, unknown> } }) =>
+                typeof row.original.id === "string" && imageType(row.original.id) ? (
+                  <AuthImage
+                    url={fileUrl(dataset, row.original.id)}
+                    name={row.original.id}
+                    style={{ width: 32, height: 32, imageRendering: "pixelated", objectFit: "contain" }}
+                  />
+                ) : null,
+            } as ColumnDef<Record<string, unknown>, unknown>,
+          ]
+        : []),
+      ...columnNames.map<ColumnDef<Record<string, unknown>, unknown>>((name) => ({
         id: name,
         header: name,
         accessorFn: (r) => r[name],
         cell: ({ getValue }) => cell(getValue()),
       })),
-    [columnNames.join()], // eslint-disable-line react-hooks/exhaustive-deps
+    ],
+    [columnNames.join(), images, dataset?.id, dataset?.commit], // eslint-disable-line react-hooks/exhaustive-deps
   );
   const hasCorrect = known.includes("correct");
 
@@ -107,6 +179,7 @@ export function Samples({ evaluationId, initialOnlyWrong = false }: { evaluation
           setSorting(s);
         }}
         testId="samples-table"
+        onRowClick={(r) => setSelected(r)}
         empty={page.isLoading ? "Loading…" : "No samples match."}
       />
       <Group>
@@ -121,6 +194,7 @@ export function Samples({ evaluationId, initialOnlyWrong = false }: { evaluation
           {page.isFetching ? " · loading…" : ""}
         </Text>
       </Group>
+      {selected && <SampleDetail row={selected} dataset={dataset} />}
     </Stack>
   );
 }

@@ -5,7 +5,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link, useSearchParams } from "react-router-dom";
 import { api, type Evaluation } from "../api";
 import { ErrorAlert, Loading, short } from "../components/common";
-import { deltaDirection, formatDelta, formatMetric, significance } from "../lib/format";
+import { deltaDirection, formatDelta, formatMetric, isNumber, significance } from "../lib/format";
 import { versionOf } from "../lib/query";
 import { pinBody } from "./Evaluations";
 
@@ -23,7 +23,9 @@ interface SampleStat {
   delta: number;
   interval: [number, number];
   pValue: number | null;
-  pAdjusted?: number | null;
+  pHolm?: number | null; // corrected for every test of the comparison (Holm)
+  significant?: boolean;
+  samplesNeeded?: number | null;
   test: string;
   fixed: number;
   regressed: number;
@@ -122,7 +124,8 @@ export function ComparePage() {
       {cmp.data && (
         <Text size="sm">
           Baseline <b>{cmp.data.baseline}</b> ({short(cmp.data.baselineId)}){cmp.data.baselinePinned ? ", pinned" : ""};
-          confidence {cmp.data.confidence}. Marks: * p&lt;0.05, ** p&lt;0.01, *** p&lt;0.001 (paired test on samples).
+          confidence {cmp.data.confidence}. Marks: * p&lt;0.05, ** p&lt;0.01, *** p&lt;0.001 (paired test on the samples,
+          Holm-corrected over every test shown).
         </Text>
       )}
       {shown.map((c) => (
@@ -153,13 +156,14 @@ function CandidateCard({ c }: { c: CandidateResult }) {
             <Table.Th>Candidate</Table.Th>
             <Table.Th>Delta</Table.Th>
             <Table.Th>Interval</Table.Th>
+            <Table.Th>Significant</Table.Th>
             <Table.Th>Fixed / regressed</Table.Th>
           </Table.Tr>
         </Table.Thead>
         <Table.Tbody>
           {c.metrics.map((m) => {
             const s = stats[m.metric];
-            const p = s ? (s.pAdjusted ?? s.pValue) : null;
+            const p = s ? (s.pHolm ?? s.pValue) : null;
             return (
               <Table.Tr key={m.metric} data-metric={m.metric}>
                 <Table.Td>{m.metric}</Table.Td>
@@ -170,6 +174,13 @@ function CandidateCard({ c }: { c: CandidateResult }) {
                   {significance(p)}
                 </Table.Td>
                 <Table.Td>{s ? `[${formatDelta(s.interval[0])}, ${formatDelta(s.interval[1])}]` : ""}</Table.Td>
+                <Table.Td data-testid="significant">
+                  {s?.significant === undefined
+                    ? ""
+                    : `${s.significant ? "yes" : "no"}${isNumber(p) ? ` (p ${formatMetric(p)}, ${s.test})` : ` (${s.test})`}${
+                        !s.significant && s.samplesNeeded ? `; ~${formatMetric(s.samplesNeeded)} samples to tell` : ""
+                      }`}
+                </Table.Td>
                 <Table.Td>{s ? `${s.fixed} / ${s.regressed}` : ""}</Table.Td>
               </Table.Tr>
             );

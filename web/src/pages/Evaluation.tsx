@@ -126,7 +126,11 @@ export function EvaluationPage() {
       {e.samples > 0 && (
         <Card withBorder>
           <Text fw={600}>Samples</Text>
-          <Samples evaluationId={e.id} initialOnlyWrong={search.get("only") === "wrong"} />
+          <Samples
+            evaluationId={e.id}
+            initialOnlyWrong={search.get("only") === "wrong"}
+            dataset={{ id: e.datasetID, commit: e.datasetCommit }}
+          />
         </Card>
       )}
     </Stack>

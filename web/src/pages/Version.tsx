@@ -191,7 +191,10 @@ export function VersionPage() {
       {d.evaluationId && (ev.data?.samples ?? 0) > 0 && (
         <Card withBorder>
           <Text fw={600}>Samples</Text>
-          <Samples evaluationId={d.evaluationId} />
+          <Samples
+            evaluationId={d.evaluationId}
+            dataset={ev.data ? { id: ev.data.datasetID, commit: ev.data.datasetCommit } : undefined}
+          />
         </Card>
       )}
     </Stack>
