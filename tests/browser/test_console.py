@@ -194,6 +194,21 @@ def test_terminate_a_queued_version(console: Console) -> None:
         page.get_by_test_id("confirm-delete").click()
         expect(row).to_have_count(0)
         assert [v["name"] for v in console.api.get("/jobs/hold/versions").json()] == ["V0001"]
+
+        # A new version: the form comes pre-filled from the latest one; it queues behind
+        # V0001, and its own page terminates it.
+        page.get_by_role("button", name="New version").click()
+        page.wait_for_url("**/create?job=hold")
+        expect(page.get_by_label("Launch file")).to_have_value("eval.py")
+        expect(page.get_by_label("Code", exact=True)).to_have_value("s/e")
+        expect(page.get_by_label("Name", exact=True)).to_be_disabled()
+        page.get_by_test_id("submit").click()
+        page.wait_for_url("**/jobs/hold/versions/V0003")
+        expect(badge(page)).to_have_text("Queuing")
+        page.get_by_role("button", name="Terminate").click()
+        expect(badge(page)).to_have_text("Terminated")
+        v3 = console.api.get("/jobs/hold/versions/V0003").json()
+        assert v3["pool"] == "one" and v3["params"] == {"sleep": 120}
         no_page_errors(page)
     finally:
         console.api.post("/jobs/hold/versions/V0001/terminate")
@@ -316,6 +331,13 @@ def test_jobs_assets_and_pools_pages(console: Console) -> None:
     expect(page.locator("table").filter(has_text="digits/test").first).to_be_visible()
     page.get_by_role("button", name="v2").click()
     expect(page.get_by_text("Commits of v2")).to_be_visible()
+    page.get_by_label("New branch or tag name").fill("reviewed")
+    page.get_by_role("button", name=re.compile("Create tag at")).click()
+    expect(page.get_by_role("button", name="reviewed")).to_be_visible()
+    tags = console.api.get("/assets/" + page.url.rsplit("/", 1)[-1] + "/tags").json()
+    v2 = console.api.get("/assets/" + page.url.rsplit("/", 1)[-1] + "/branches").json()
+    assert [t["name"] for t in tags] == ["reviewed"]
+    assert tags[0]["commit"] == next(b["commit"] for b in v2 if b["name"] == "v2")
     console.shot(page, "14-assets")
     page.get_by_role("button", name="Evaluate this").click()
     page.wait_for_url("**/create?model=*")

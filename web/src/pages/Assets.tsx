@@ -1,10 +1,24 @@
 // Folders -> assets -> branches, tags, commits -> files and the evaluations of a commit.
-import { Anchor, Button, Card, Grid, Group, NavLink, SegmentedControl, Stack, Table, Text, Title } from "@mantine/core";
-import { useQuery } from "@tanstack/react-query";
+import {
+  Anchor,
+  Button,
+  Card,
+  Grid,
+  Group,
+  NavLink,
+  SegmentedControl,
+  Stack,
+  Table,
+  Text,
+  TextInput,
+  Title,
+} from "@mantine/core";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { Link, useNavigate, useParams } from "react-router-dom";
 import { api, enc, type Evaluation } from "../api";
 import { ErrorAlert, Loading, StateBadge, short } from "../components/common";
+import { messageOf } from "../lib/errors";
 import { formatBytes, formatMetric, formatTime, scalarMetrics } from "../lib/format";
 
 interface Folder {
@@ -68,8 +82,42 @@ export function AssetsPage() {
           )}
         </Stack>
       </Grid.Col>
-      <Grid.Col span={9}>{id ? <AssetView id={id} /> : <Text c="dimmed">Pick an asset.</Text>}</Grid.Col>
+      <Grid.Col span={9}>{id ? <AssetView key={id} id={id} /> : <Text c="dimmed">Pick an asset.</Text>}</Grid.Col>
     </Grid>
+  );
+}
+
+/** Create a branch or a tag at the commit shown (POST /assets/{id}/branches or /tags). */
+function NewRef({ id, at }: { id: string; at: string | null }) {
+  const client = useQueryClient();
+  const [name, setName] = useState("");
+  const create = useMutation({
+    mutationFn: (kind: "branch" | "tag") =>
+      kind === "branch"
+        ? api(`/assets/${enc(id)}/branches`, { method: "POST", body: { name, from: at ?? "main" } })
+        : api(`/assets/${enc(id)}/tags`, { method: "POST", body: { name, ref: at ?? "main" } }),
+    onSuccess: (_, kind) => {
+      setName("");
+      client.invalidateQueries({ queryKey: [kind === "branch" ? "branches" : "tags", id] });
+    },
+  });
+  return (
+    <Group align="start" gap="xs">
+      <TextInput
+        size="xs"
+        placeholder="new branch or tag name"
+        aria-label="New branch or tag name"
+        value={name}
+        onChange={(e) => setName(e.currentTarget.value)}
+        error={create.error ? messageOf(create.error) : undefined}
+      />
+      <Button size="xs" variant="default" disabled={!name} onClick={() => create.mutate("branch")}>
+        Create branch at {short(at)}
+      </Button>
+      <Button size="xs" variant="default" disabled={!name} onClick={() => create.mutate("tag")}>
+        Create tag at {short(at)}
+      </Button>
+    </Group>
   );
 }
 
@@ -125,6 +173,7 @@ function AssetView({ id }: { id: string }) {
           </Button>
         ))}
       </Group>
+      <NewRef id={id} at={at} />
       <Card withBorder>
         <Text fw={600}>Commits of {rev}</Text>
         <ErrorAlert error={commits.error} />
