@@ -25,21 +25,45 @@ ROOT = Path(__file__).resolve().parent.parent
 ASSAY = str(ROOT / ".venv" / "bin" / "assay")
 
 
+# `TEST_DATABASE=postgresql pytest …` runs the chosen tests again on a real PostgreSQL
+# server (see the Makefile's test target); the default is the embedded SQLite.
+DATABASE = os.environ.get("TEST_DATABASE", "sqlite")
+CARRIED = ("ASSAY_DATABASE_URL",)  # what a test's own instance needs in subprocesses too
+
+
 def clean_env(home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSAY_")}
+    env.update({k: os.environ[k] for k in CARRIED if k in os.environ})
     env["ASSAY_HOME"] = str(home)
     env["COLUMNS"] = "200"
     return env
 
 
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[object | None]:
+    """The session's PostgreSQL server when TEST_DATABASE=postgresql, else None."""
+    if DATABASE != "postgresql":
+        yield None
+        return
+    from tests.support.postgres import PostgresServer
+
+    server = PostgresServer()
+    server.start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A fresh embedded instance for this test; the SDK and in-process CLI use it."""
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, postgres: object) -> Iterator[Path]:
+    """A fresh instance for this test (embedded; metadata in SQLite, or in a new PostgreSQL
+    database under TEST_DATABASE=postgresql); the SDK and in-process CLI use it."""
     path = tmp_path / "home"
     for key in list(os.environ):
         if key.startswith("ASSAY_"):
             monkeypatch.delenv(key)
     monkeypatch.setenv("ASSAY_HOME", str(path))
+    if postgres is not None:
+        monkeypatch.setenv("ASSAY_DATABASE_URL", postgres.create_database())  # type: ignore[attr-defined]
     get_settings.cache_clear()
     hub._client = None
     yield path
@@ -121,6 +145,7 @@ class Server:
     home: Path
     admin_key: str
     process: subprocess.Popen[str]
+    database_url: str | None = None  # None: the embedded SQLite in home
 
     def client(self, key: str | None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {key}"} if key else {}
@@ -150,15 +175,20 @@ def start_server(home: Path, extra_env: dict[str, str] | None = None) -> Server:
             raise RuntimeError((home.parent / f"server-{port}.log").read_text())
         time.sleep(0.1)
     key = (home / "admin.key").read_text().strip()
-    return Server(url, home, key, proc)
+    env = {**clean_env(home), **(extra_env or {})}
+    return Server(url, home, key, proc, env.get("ASSAY_DATABASE_URL"))
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    """A real `assay server` process on a free loopback port, with its own home."""
+def server(tmp_path: Path, postgres: object) -> Iterator[Server]:
+    """A real `assay server` process on a free loopback port, with its own home (and its own
+    PostgreSQL database under TEST_DATABASE=postgresql)."""
     home = tmp_path / "server-home"
     home.mkdir()
-    srv = start_server(home)
+    extra = {}
+    if postgres is not None:
+        extra["ASSAY_DATABASE_URL"] = postgres.create_database()  # type: ignore[attr-defined]
+    srv = start_server(home, extra)
     yield srv
     srv.process.terminate()
     try:

@@ -9,10 +9,8 @@ without a rule refusing everyone.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import re
-import sqlite3
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -32,6 +30,7 @@ from assay.core.config import Settings, get_settings
 from assay.services.bootstrap import ensure_admin
 from assay.services.context import Ctx
 from tests.conftest import Result, Server, clean_env, run_assay
+from tests.support.database import all_rows
 
 Cli = Callable[..., Result]
 
@@ -159,11 +158,10 @@ def test_only_an_admin_creates_users_and_keys_are_stored_hashed(
     # Keys are stored hashed: no key appears in the key table, or anywhere in the database.
     keys = [server.admin_key, alice_key, bob_key]
     db_files = [p for p in server.home.glob("assay.db*") if p.is_file()]
-    with contextlib.closing(sqlite3.connect(server.home / "assay.db")) as db:
-        rows = db.execute("SELECT * FROM api_keys").fetchall()
-    assert len(rows) == 3
+    tables = all_rows(server.home, server.database_url)
+    assert len(tables["api_keys"]) == 3
     for key in keys:
-        assert not [cell for row in rows for cell in row if key in str(cell)]
+        assert not [t for t, rows in tables.items() for row in rows if key in row]
         assert not [p for p in db_files if key.encode() in p.read_bytes()]
     # ... and the admin's key, shown once at the first start, is kept for its owner alone.
     key_file = server.home / "admin.key"

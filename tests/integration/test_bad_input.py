@@ -8,8 +8,6 @@ listing, and every row of the database but the content-addressed blob cache) is 
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,6 +17,7 @@ import pytest
 
 from assay import errors, hub
 from tests.conftest import Result
+from tests.support.database import all_rows, execute
 
 Cli = Callable[..., Result]
 
@@ -41,14 +40,8 @@ CACHE_TABLES = ("blobs", "blob_grants", "alembic_version")
 # ---- helpers -------------------------------------------------------------------------------
 
 
-def db_rows(path: Path) -> dict[str, list[str]]:
-    with contextlib.closing(sqlite3.connect(path)) as db:
-        tables = [
-            r[0]
-            for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-            if r[0] not in CACHE_TABLES
-        ]
-        return {t: sorted(repr(row) for row in db.execute(f"SELECT * FROM {t}")) for t in tables}
+def db_rows(home: Path) -> dict[str, list[str]]:
+    return all_rows(home, skip=CACHE_TABLES)
 
 
 def snapshot(cli: Cli, home: Path) -> dict[str, Any]:
@@ -58,7 +51,7 @@ def snapshot(cli: Cli, home: Path) -> dict[str, Any]:
         res = cli(*args, "-o", "json")
         assert res.code == 0, f"assay {' '.join(args)}: {res.err}"
         seen[" ".join(args)] = res.json()
-    seen["db"] = db_rows(home / "assay.db")
+    seen["db"] = db_rows(home)
     return seen
 
 
@@ -149,12 +142,13 @@ def test_ambiguous_commit_prefix_is_refused(cli: Cli, home: Path, seeded: str) -
     tip = head(cli, f"{MODEL}:v1")
     cols = "asset_id, parent_id, message, author, created_at, manifest_sha256, file_count, "
     cols += "total_size"
-    with contextlib.closing(sqlite3.connect(home / "assay.db")) as db, db:
-        for twin in ("abcd" + "0" * 60, "abcd" + "1" * 60):
-            db.execute(
-                f"INSERT INTO commits (id, {cols}) SELECT ?, {cols} FROM commits WHERE id = ?",
-                (twin, tip),
-            )
+    for twin in ("abcd" + "0" * 60, "abcd" + "1" * 60):
+        execute(
+            home,
+            f"INSERT INTO commits (id, {cols}) SELECT :twin, {cols} FROM commits WHERE id = :tip",
+            twin=twin,
+            tip=tip,
+        )
     before = snapshot(cli, home)
     matches = ("abcd00000000", "abcd11111111")  # the message names the candidates
     fails(cli, "ls", "commit", "f/m:abcd", code=2, says=("'abcd'", "ambiguous", *matches))

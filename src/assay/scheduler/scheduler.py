@@ -373,6 +373,10 @@ class Scheduler:
         start moves its version to Running; nobody overtakes a task that does not fit."""
         claimed: list[tuple[str, str]] = []  # (version id, task id)
         with self.instance.db.session() as s:
+            # Schedulers sharing a PostgreSQL database admit one at a time: each locks the
+            # pool rows before reading what is free (SQLite's BEGIN IMMEDIATE already
+            # serialises whole transactions, and SQLAlchemy leaves FOR UPDATE out there).
+            s.execute(select(Pool.id).order_by(Pool.id).with_for_update()).all()
             free = {
                 u.pool.id: [
                     u.pool.cpu - u.cpu_used,
