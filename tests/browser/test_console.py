@@ -251,6 +251,13 @@ def test_compare_two_versions_against_a_pinned_baseline(console: Console) -> Non
     expect(cell).to_have_class(re.compile(f"delta-{'better' if delta > 0 else 'worse'}"))
     expect(row).to_contain_text(" / ")  # fixed / regressed samples, paired on the server
     expect(card.get_by_test_id("per-class-deltas")).to_be_visible()
+    # The changed samples with both predictions, narrowed to the regressed ones.
+    changed = card.get_by_test_id("changed-samples")
+    expect(changed.locator("tr[data-change]").first).to_be_visible()
+    expect(changed).to_contain_text(" → ")
+    changed.get_by_text(re.compile(r"^regressed \(\d+\)$")).click()
+    expect(changed.locator("tr[data-change=fixed]")).to_have_count(0)
+    expect(changed.locator("tr[data-change=regressed]").first).to_be_visible()
     console.shot(page, "09-compare")
 
     # Pinning the other one makes it the baseline.

@@ -1,6 +1,7 @@
 import { AppShell, Button, Group, NavLink, Text, Title } from "@mantine/core";
 import { Link, Navigate, Route, Routes, useLocation } from "react-router-dom";
 import { useAuth } from "./auth";
+import { ErrorBoundary } from "./components/ErrorBoundary";
 import { Loading } from "./components/common";
 import { AssetsPage } from "./pages/Assets";
 import { ComparePage } from "./pages/Compare";
@@ -49,6 +50,7 @@ export function App() {
         ))}
       </AppShell.Navbar>
       <AppShell.Main>
+        <ErrorBoundary resetKey={location.pathname}>
         <Routes>
           <Route path="/" element={<Navigate to="/evaluations" replace />} />
           <Route path="/login" element={<Navigate to="/evaluations" replace />} />
@@ -64,6 +66,7 @@ export function App() {
           <Route path="/pools" element={<PoolsPage />} />
           <Route path="*" element={<Text>No such page: {location.pathname}</Text>} />
         </Routes>
+        </ErrorBoundary>
       </AppShell.Main>
     </AppShell>
   );

@@ -1,7 +1,8 @@
 // Candidates against the pinned baseline: metric deltas coloured by direction with
 // significance marks, per-class deltas, fixed/regressed samples.
-import { Anchor, Badge, Button, Card, Group, Stack, Table, Text, Title } from "@mantine/core";
+import { Anchor, Badge, Button, Card, Group, SegmentedControl, Stack, Table, Text, Title } from "@mantine/core";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useState } from "react";
 import { Link, useSearchParams } from "react-router-dom";
 import { api, type Evaluation } from "../api";
 import { ErrorAlert, Loading, short } from "../components/common";
@@ -129,13 +130,78 @@ export function ComparePage() {
         </Text>
       )}
       {shown.map((c) => (
-        <CandidateCard key={c.candidateId} c={c} />
+        <CandidateCard key={c.candidateId} c={c} baselineId={baselineId} />
       ))}
     </Stack>
   );
 }
 
-function CandidateCard({ c }: { c: CandidateResult }) {
+interface Diff {
+  fixed: number;
+  regressed: number;
+  rows: Record<string, unknown>[];
+}
+
+/** The samples that changed, with both sides' predictions (POST /api/v1/diff). */
+function ChangedSamples({ baselineId, candidateId }: { baselineId: string; candidateId: string }) {
+  const [only, setOnly] = useState("all");
+  const diff = useQuery({
+    queryKey: ["diff", baselineId, candidateId, only],
+    queryFn: () =>
+      api<Diff>("/diff", {
+        method: "POST",
+        body: { baseline: baselineId, candidate: candidateId, only: only === "all" ? null : only, limit: 20 },
+      }),
+  });
+  const rows = diff.data?.rows ?? [];
+  const sides = [...new Set(Object.keys(rows[0] ?? {}).filter((k) => k.startsWith("baseline.")).map((k) => k.slice(9)))];
+  return (
+    <Stack gap={4} mt="sm" data-testid="changed-samples">
+      <Group>
+        <Text size="sm" fw={600}>
+          Changed samples
+        </Text>
+        <SegmentedControl
+          size="xs"
+          value={only}
+          onChange={setOnly}
+          data={[
+            { value: "all", label: "all" },
+            { value: "fixed", label: `fixed (${diff.data?.fixed ?? "…"})` },
+            { value: "regressed", label: `regressed (${diff.data?.regressed ?? "…"})` },
+          ]}
+        />
+      </Group>
+      <ErrorAlert error={diff.error} title="Cannot pair the samples" />
+      <Table>
+        <Table.Thead>
+          <Table.Tr>
+            <Table.Th>Sample</Table.Th>
+            <Table.Th>Change</Table.Th>
+            {sides.map((k) => (
+              <Table.Th key={k}>{k}: baseline → candidate</Table.Th>
+            ))}
+          </Table.Tr>
+        </Table.Thead>
+        <Table.Tbody>
+          {rows.map((r) => (
+            <Table.Tr key={String(r.sample)} data-change={String(r.change)}>
+              <Table.Td>{String(r.sample)}</Table.Td>
+              <Table.Td className={r.change === "fixed" ? "delta-better" : "delta-worse"}>{String(r.change)}</Table.Td>
+              {sides.map((k) => (
+                <Table.Td key={k}>
+                  {formatMetric(r[`baseline.${k}`])} → {formatMetric(r[`candidate.${k}`])}
+                </Table.Td>
+              ))}
+            </Table.Tr>
+          ))}
+        </Table.Tbody>
+      </Table>
+    </Stack>
+  );
+}
+
+function CandidateCard({ c, baselineId }: { c: CandidateResult; baselineId?: string }) {
   const stats = c.samples?.metrics ?? {};
   const classes = Object.entries(c.perClass ?? {});
   return (
@@ -192,30 +258,7 @@ function CandidateCard({ c }: { c: CandidateResult }) {
           {c.samplesNote}
         </Text>
       )}
-      {Object.values(stats).map((s) => (
-        <Group key={s.column} gap="xl" align="start" mt="xs">
-          <div>
-            <Text size="xs" fw={600}>
-              Fixed ({s.column})
-            </Text>
-            {s.fixedExamples.slice(0, 10).map((x) => (
-              <Text key={x} size="xs" className="delta-better">
-                {x}
-              </Text>
-            ))}
-          </div>
-          <div>
-            <Text size="xs" fw={600}>
-              Regressed ({s.column})
-            </Text>
-            {s.regressedExamples.slice(0, 10).map((x) => (
-              <Text key={x} size="xs" className="delta-worse">
-                {x}
-              </Text>
-            ))}
-          </div>
-        </Group>
-      ))}
+      {c.samples && baselineId && <ChangedSamples baselineId={baselineId} candidateId={c.candidateId} />}
       {classes.length > 0 && (
         <Table mt="xs" data-testid="per-class-deltas">
           <Table.Thead>
