@@ -141,12 +141,7 @@ def test_console_serves_the_build_with_spa_fallback(tmp_path: Path, app: FastAPI
         assert "not served" not in web.get(sneaky).text, sneaky
 
     # In the whole app the API and its docs come first; unknown API paths stay JSON 404s.
-    monkey = console.DIST
-    try:
-        console.DIST = dist
-        full = TestClient(create_app(app.state.assay))
-    finally:
-        console.DIST = monkey
+    full = TestClient(create_app(app.state.assay))
     assert full.get("/api/v1/health").json()["status"] == "ok"
     assert full.get("/docs").status_code == 200
     assert "/" not in full.get("/openapi.json").json()["paths"]
