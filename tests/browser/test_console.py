@@ -345,6 +345,18 @@ def test_jobs_assets_and_pools_pages(console: Console) -> None:
     v2 = console.api.get("/assets/" + page.url.rsplit("/", 1)[-1] + "/branches").json()
     assert [t["name"] for t in tags] == ["reviewed"]
     assert tags[0]["commit"] == next(b["commit"] for b in v2 if b["name"] == "v2")
+    # Files uploaded from the browser become a new commit on the branch.
+    page.locator("input[type=file]").set_input_files(
+        files=[{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"trained on 10%\n"}]
+    )
+    page.get_by_label("Commit message").fill("add notes")
+    page.get_by_role("button", name="Commit", exact=True).click()
+    expect(page.get_by_test_id("upload-status")).to_contain_text("committed")
+    expect(page.get_by_role("cell", name="add notes")).to_be_visible()
+    expect(page.get_by_role("cell", name="notes.txt")).to_be_visible()
+    asset_id = page.url.rsplit("/", 1)[-1]
+    files = console.api.get(f"/assets/{asset_id}/files", params={"rev": "v2"}).json()
+    assert {f["path"] for f in files} >= {"notes.txt", "model.onnx"}
     console.shot(page, "14-assets")
     page.get_by_role("button", name="Evaluate this").click()
     page.wait_for_url("**/create?model=*")

@@ -3,6 +3,7 @@ import {
   Anchor,
   Button,
   Card,
+  FileInput,
   Grid,
   Group,
   NavLink,
@@ -16,9 +17,9 @@ import {
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { Link, useNavigate, useParams } from "react-router-dom";
-import { api, enc, type Evaluation } from "../api";
+import { api, enc, storedKey, type Evaluation } from "../api";
 import { ErrorAlert, Loading, StateBadge, short } from "../components/common";
-import { messageOf } from "../lib/errors";
+import { errorFromBody, messageOf } from "../lib/errors";
 import { formatBytes, formatMetric, formatTime, scalarMetrics } from "../lib/format";
 
 interface Folder {
@@ -121,8 +122,95 @@ function NewRef({ id, at }: { id: string; at: string | null }) {
   );
 }
 
+async function sha256(file: File): Promise<string> {
+  if (!globalThis.crypto?.subtle) {
+    throw new Error(
+      "this browser offers no SHA-256 here (pages over plain http other than localhost): use `assay commit`",
+    );
+  }
+  const digest = await crypto.subtle.digest("SHA-256", await file.arrayBuffer());
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Upload files as a new commit on a branch: hash them, upload only what the server lacks
+ * (POST /blobs/missing, PUT /blobs/{sha256}), then commit (POST /assets/{id}/commits). */
+function Upload({ id, branch, onDone }: { id: string; branch: string; onDone: () => void }) {
+  const [files, setFiles] = useState<File[]>([]);
+  const [message, setMessage] = useState("");
+  const [status, setStatus] = useState<string | null>(null);
+  const upload = useMutation({
+    mutationFn: async () => {
+      setStatus("hashing…");
+      const entries = await Promise.all(files.map(async (f) => ({ file: f, sha256: await sha256(f) })));
+      const { missing } = await api<{ missing: string[] }>("/blobs/missing", {
+        method: "POST",
+        body: { hashes: entries.map((e) => e.sha256) },
+      });
+      const key = storedKey();
+      for (const [i, e] of entries.filter((x) => missing.includes(x.sha256)).entries()) {
+        setStatus(`uploading ${i + 1} of ${missing.length}…`);
+        const r = await fetch(`/api/v1/blobs/${e.sha256}`, {
+          method: "PUT",
+          headers: key ? { Authorization: `Bearer ${key}` } : {},
+          body: e.file,
+        });
+        if (!r.ok) throw errorFromBody(r.status, await r.json().catch(() => null), r.statusText);
+      }
+      return api<{ id: string }>(`/assets/${enc(id)}/commits`, {
+        method: "POST",
+        body: {
+          branch,
+          message,
+          add: entries.map((e) => ({
+            path: e.file.webkitRelativePath || e.file.name,
+            sha256: e.sha256,
+            size: e.file.size,
+          })),
+        },
+      });
+    },
+    onSuccess: (c) => {
+      setStatus(`committed ${short(c.id)}`);
+      setFiles([]);
+      setMessage("");
+      onDone();
+    },
+    onError: () => setStatus(null),
+  });
+  return (
+    <Group align="end" gap="xs">
+      <FileInput
+        size="xs"
+        multiple
+        label={`Upload files as a new commit on ${branch}`}
+        placeholder="choose files"
+        value={files}
+        onChange={setFiles}
+        w={260}
+        data-testid="upload-files"
+      />
+      <TextInput
+        size="xs"
+        label="Commit message"
+        value={message}
+        onChange={(e) => setMessage(e.currentTarget.value)}
+        error={upload.error ? messageOf(upload.error) : undefined}
+      />
+      <Button size="xs" disabled={!files.length || !message} onClick={() => upload.mutate()} loading={upload.isPending}>
+        Commit
+      </Button>
+      {status && (
+        <Text size="xs" data-testid="upload-status">
+          {status}
+        </Text>
+      )}
+    </Group>
+  );
+}
+
 function AssetView({ id }: { id: string }) {
   const navigate = useNavigate();
+  const client = useQueryClient();
   const [rev, setRev] = useState("main");
   const [commit, setCommit] = useState<string | null>(null);
   const asset = useQuery({ queryKey: ["asset", id], queryFn: () => api<Asset>(`/assets/${enc(id)}`) });
@@ -174,6 +262,17 @@ function AssetView({ id }: { id: string }) {
         ))}
       </Group>
       <NewRef id={id} at={at} />
+      {(branches.data ?? []).some((b) => b.name === rev) && (
+        <Upload
+          id={id}
+          branch={rev}
+          onDone={() => {
+            setCommit(null);
+            client.invalidateQueries({ queryKey: ["commits", id] });
+            client.invalidateQueries({ queryKey: ["branches", id] });
+          }}
+        />
+      )}
       <Card withBorder>
         <Text fw={600}>Commits of {rev}</Text>
         <ErrorAlert error={commits.error} />
