@@ -25,10 +25,13 @@ ROOT = Path(__file__).resolve().parent.parent
 ASSAY = str(ROOT / ".venv" / "bin" / "assay")
 
 
-# `TEST_DATABASE=postgresql pytest …` runs the chosen tests again on a real PostgreSQL
-# server (see the Makefile's test target); the default is the embedded SQLite.
+# `TEST_DATABASE=postgresql TEST_STORAGE=s3 pytest …` runs the chosen tests again on a real
+# PostgreSQL server and a real S3-compatible server (see the Makefile's test target); the
+# default is the embedded SQLite and local files.
 DATABASE = os.environ.get("TEST_DATABASE", "sqlite")
-CARRIED = ("ASSAY_DATABASE_URL",)  # what a test's own instance needs in subprocesses too
+STORAGE = os.environ.get("TEST_STORAGE", "local")
+# What a test's own instance needs in subprocesses too.
+CARRIED = ("ASSAY_DATABASE_URL", "ASSAY_STORAGE_URL")
 
 
 def clean_env(home: Path) -> dict[str, str]:
@@ -53,17 +56,45 @@ def postgres() -> Iterator[object | None]:
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object | None]:
+    """The session's S3-compatible server when TEST_STORAGE=s3, else None."""
+    if STORAGE != "s3":
+        yield None
+        return
+    from tests.support.s3 import S3Server
+
+    server = S3Server(tmp_path_factory.mktemp("s3") / "moto.log")
+    server.start()
+    os.environ.update(server.env)  # AWS variables, as a deployment would set them
+    yield server
+    server.stop()
+
+
+def backing_env(postgres: object, s3: object) -> dict[str, str]:
+    """ASSAY_ settings of a new instance on this run's database and storage servers."""
+    env = {}
+    if postgres is not None:
+        env["ASSAY_DATABASE_URL"] = postgres.create_database()  # type: ignore[attr-defined]
+    if s3 is not None:
+        env["ASSAY_STORAGE_URL"] = s3.new_prefix()  # type: ignore[attr-defined]
+    return env
+
+
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, postgres: object) -> Iterator[Path]:
-    """A fresh instance for this test (embedded; metadata in SQLite, or in a new PostgreSQL
-    database under TEST_DATABASE=postgresql); the SDK and in-process CLI use it."""
+def home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, postgres: object, s3: object
+) -> Iterator[Path]:
+    """A fresh instance for this test (embedded; metadata in SQLite and files in ``home``,
+    or a new PostgreSQL database and S3 prefix under TEST_DATABASE / TEST_STORAGE); the SDK
+    and in-process CLI use it."""
     path = tmp_path / "home"
     for key in list(os.environ):
         if key.startswith("ASSAY_"):
             monkeypatch.delenv(key)
     monkeypatch.setenv("ASSAY_HOME", str(path))
-    if postgres is not None:
-        monkeypatch.setenv("ASSAY_DATABASE_URL", postgres.create_database())  # type: ignore[attr-defined]
+    for key, value in backing_env(postgres, s3).items():
+        monkeypatch.setenv(key, value)
     get_settings.cache_clear()
     hub._client = None
     yield path
@@ -180,15 +211,12 @@ def start_server(home: Path, extra_env: dict[str, str] | None = None) -> Server:
 
 
 @pytest.fixture
-def server(tmp_path: Path, postgres: object) -> Iterator[Server]:
+def server(tmp_path: Path, postgres: object, s3: object) -> Iterator[Server]:
     """A real `assay server` process on a free loopback port, with its own home (and its own
-    PostgreSQL database under TEST_DATABASE=postgresql)."""
+    database and storage prefix on this run's servers, if any)."""
     home = tmp_path / "server-home"
     home.mkdir()
-    extra = {}
-    if postgres is not None:
-        extra["ASSAY_DATABASE_URL"] = postgres.create_database()  # type: ignore[attr-defined]
-    srv = start_server(home, extra)
+    srv = start_server(home, backing_env(postgres, s3))
     yield srv
     srv.process.terminate()
     try:

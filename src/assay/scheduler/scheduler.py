@@ -45,7 +45,7 @@ from assay.db.models import (
 from assay.scheduler import llm, outputs
 from assay.services import history, pools, transitions
 from assay.services.context import Instance
-from assay.worker.spec import RESULT_FILE, TaskSpec
+from assay.worker.spec import RESULT_FILE, STORAGE_VARIABLES, TaskSpec
 
 log = logging.getLogger("assay.scheduler")
 LEASE_TTL = timedelta(seconds=15)
@@ -510,8 +510,14 @@ class Scheduler:
             .where(Task.version_id == version.id, Task.kind == "shard")
         )
         threads = max(1, math.ceil(version.cpu))
+        storage_url = self.instance.settings.resolved_storage_url
         return TaskSpec(
-            storage_url=self.instance.settings.resolved_storage_url,
+            storage_url=storage_url,
+            storage_env=(
+                {k: os.environ[k] for k in STORAGE_VARIABLES if k in os.environ}
+                if "://" in storage_url and not storage_url.startswith("file://")
+                else {}
+            ),
             workdir=str(workdir),
             launch=version.launch or "",
             params=dict(version.params),

@@ -150,6 +150,7 @@ def main() -> None:
     path = Path(sys.argv[1])
     spec = TaskSpec(**json.loads(path.read_text()))
     path.unlink()  # the script must not find where storage lives
+    os.environ.update(spec.storage_env)  # this process only; the script's env is built anew
     sys.exit(run(spec))
 
 

@@ -6,6 +6,21 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 RESULT_FILE = "_worker.json"
+# The standard variables an S3 client reads (boto's), handed to workers when storage is an
+# object store.
+STORAGE_VARIABLES = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_DEFAULT_REGION",
+    "AWS_REGION",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_S3",
+    "AWS_CA_BUNDLE",
+    "AWS_PROFILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_CONFIG_FILE",
+)
 
 
 @dataclass
@@ -29,6 +44,9 @@ class TaskSpec:
     memory: int = 0  # bytes of address space for the script; 0 = no limit
     cpu_seconds: int = 0  # CPU-time limit for the script; 0 = no limit
     env: dict[str, str] = field(default_factory=dict)
+    # Credentials and endpoint of an object store (AWS_* variables): set inside the worker
+    # only, from this file (deleted once read), never in any process's environment.
+    storage_env: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from assay import hub
-from tests.conftest import Server, start_server
+from tests.conftest import Server, backing_env, start_server
 from tests.integration.jobs.conftest import make_assets, new_job
 
 SERVERS = 3
@@ -26,13 +26,11 @@ def _stop(servers: list[Server]) -> None:
 
 
 def test_servers_on_one_database_share_the_pool_and_run_each_task_once(
-    home: Path, tmp_path: Path, postgres: object
+    home: Path, tmp_path: Path, postgres: object, s3: object
 ) -> None:
     shared = tmp_path / "shared-home"
     shared.mkdir()
-    extra = {}
-    if postgres is not None:
-        extra["ASSAY_DATABASE_URL"] = postgres.create_database()  # type: ignore[attr-defined]
+    extra = backing_env(postgres, s3)
     # All start at once on an empty database: one of them migrates, the others wait.
     with ThreadPoolExecutor(SERVERS) as pool:
         servers = list(pool.map(lambda _: start_server(shared, extra), range(SERVERS)))
