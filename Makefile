@@ -34,10 +34,22 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy
 
+# The suites that run a second time on a real PostgreSQL server and a real S3-compatible
+# server (moto's), both started on loopback by the tests: storage, hub, jobs, evaluations.
+BACKED_SUITES := tests/integration/test_backends.py tests/integration/test_concurrency.py \
+	tests/integration/test_auth.py tests/integration/test_bad_input.py \
+	tests/integration/test_bad_input_rest.py tests/integration/test_large_files.py \
+	tests/integration/jobs tests/integration/evaluators/test_classification.py \
+	tests/integration/test_compare.py
+# Two test processes: much of the suite waits on servers, workers and browsers.
+PYTEST := $(VENV)/bin/pytest -q -n 2 --dist loadfile -p no:cacheprovider
+
 unit: install
 	bash scripts/ensure-chromium.sh
+	bash scripts/ensure-postgres.sh
 	cd web && npx vitest --run
-	$(VENV)/bin/pytest -q
+	$(PYTEST)
+	TEST_DATABASE=postgresql TEST_STORAGE=s3 $(PYTEST) $(BACKED_SUITES)
 
 test: lint typecheck unit
 
