@@ -11,7 +11,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import DateTime, TypeDecorator
 
@@ -174,12 +174,14 @@ class Evaluation(Base):
 
 
 class Pool(Base):
-    """Capacity that versions queue on. ``backend`` is ``local`` (processes on this machine)."""
+    """Capacity that versions queue on. ``backend`` is ``local`` (processes on this machine)
+    or ``ray`` (tasks on the Ray cluster at ``address``)."""
 
     __tablename__ = "pools"
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(64), unique=True)
     backend: Mapped[str] = mapped_column(String(16), default="local")
+    address: Mapped[str | None] = mapped_column(String(512))  # e.g. ray://head:10001
     cpu: Mapped[float] = mapped_column()
     memory: Mapped[int] = mapped_column(BigInteger)
     gpu: Mapped[int] = mapped_column(default=0)
@@ -278,6 +280,8 @@ class Version(Base):
     estimate: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # llm: tokens and cost
     params: Mapped[dict[str, Any]] = mapped_column(JSON)
     pool_id: Mapped[str] = mapped_column(ForeignKey("pools.id"))
+    # The exact runtime version the tasks run in (None: Assay's own environment).
+    runtime_version_id: Mapped[str | None] = mapped_column(ForeignKey("runtime_versions.id"))
     cpu: Mapped[float] = mapped_column(default=1.0)
     memory: Mapped[int] = mapped_column(BigInteger, default=0)
     gpu: Mapped[int] = mapped_column(default=0)
@@ -316,6 +320,8 @@ class Task(Base):
     scheduler_id: Mapped[str | None] = mapped_column(String(36))
     pid: Mapped[int | None] = mapped_column()
     host: Mapped[str | None] = mapped_column(String(255))
+    # The backend's own id of the started worker when a pid does not name it (a Ray task).
+    handle: Mapped[str | None] = mapped_column(String(512))
     exit_code: Mapped[int | None] = mapped_column()
     message: Mapped[str] = mapped_column(String(8192), default="")
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -342,3 +348,28 @@ class UserSetting(Base):
     key: Mapped[str] = mapped_column(String(64))
     value: Mapped[Any] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Runtime(Base):
+    """A named environment jobs run in (seed 000's "AI engine", seed 004's "runtime"): a
+    sequence of immutable versions, each a requirements file and a Python version."""
+
+    __tablename__ = "runtimes"
+    __table_args__ = (UniqueConstraint("owner_id", "name"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RuntimeVersion(Base):
+    __tablename__ = "runtime_versions"
+    __table_args__ = (UniqueConstraint("runtime_id", "number"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    runtime_id: Mapped[str] = mapped_column(ForeignKey("runtimes.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column()
+    python: Mapped[str | None] = mapped_column(String(16))  # e.g. "3.11"; None: the server's
+    requirements: Mapped[str] = mapped_column(Text)
+    # Hash of (python, requirements): the key of the cached environment built from it.
+    key: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
