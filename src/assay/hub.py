@@ -240,12 +240,13 @@ def create_job(
     params: dict[str, Any] | None = None,
     description: str = "",
     endpoint: str | None = None,
+    runtime: str | None = None,
     **resources: Any,
 ) -> Job:
     """Create a job and queue its first version, V0001. ``resources``: pool, timeout, cpu,
     memory (bytes or '8GiB'), gpu, priority, debug; and model_path / data_path (storage
     locations) instead of model / dataset. An ``llm`` job names an ``endpoint`` instead of a
-    model."""
+    model. ``runtime``: ``NAME`` or ``NAME:N`` of a runtime its tasks run in."""
     c = client()
     if isinstance(dataset, str) and dataset.startswith(llm_data.PRESET_PREFIX):
         dataset = llm_data.preset_dataset(c, dataset)
@@ -260,6 +261,7 @@ def create_job(
             "code": ref_of(code) if code is not None else None,
             "launch": launch,
             "endpoint": endpoint,
+            "runtime": runtime,
             "params": params or {},
             **resources,
         },
@@ -409,6 +411,29 @@ def list_endpoints() -> list[dict[str, Any]]:
 def delete_endpoint(name: str) -> None:
     client().delete(f"/endpoints/{quote(name, safe='')}")
     log.info("Deleted endpoint %s", name)
+
+
+def create_runtime(
+    name: str, requirements: str | Path, python: str | None = None
+) -> dict[str, Any]:
+    """Add a version of runtime ``name`` (created with its first) from a requirements file
+    (a path) or its text; the same contents as the latest version return that version
+    (``created`` False). Jobs then name ``runtime="NAME"`` or ``"NAME:N"``."""
+    text = Path(requirements).read_text() if isinstance(requirements, Path) else requirements
+    data: dict[str, Any] = client().post(
+        "/runtimes", {"name": name, "requirements": text, "python": python}
+    )
+    log.info("%s runtime %s", "Created" if data["created"] else "Unchanged:", data["ref"])
+    return data
+
+
+def list_runtimes() -> list[dict[str, Any]]:
+    return client().get("/runtimes")  # type: ignore[no-any-return]
+
+
+def delete_runtime(name: str) -> None:
+    client().delete(f"/runtimes/{quote(name, safe='')}")
+    log.info("Deleted runtime %s", name)
 
 
 def list_samples(

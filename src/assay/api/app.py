@@ -23,6 +23,7 @@ from assay.api.routes import (
     folders,
     jobs,
     pools,
+    runtimes,
     users,
 )
 from assay.api.routes import (
@@ -90,7 +91,18 @@ def create_app(state: Instance, services: Sequence[Service] = ()) -> FastAPI:
     app.state.assay = state
     errors.install(app)
     api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(require_rule)])
-    for module in (users, folders, assets, blobs, evaluations, jobs, pools, endpoints, compare):
+    for module in (
+        users,
+        folders,
+        assets,
+        blobs,
+        evaluations,
+        jobs,
+        pools,
+        endpoints,
+        runtimes,
+        compare,
+    ):
         api.include_router(module.router)
     api.include_router(user_settings.router)
 

@@ -171,6 +171,7 @@ class VersionSettings(Schema):
     code: str | None = None
     launch: str | None = None
     endpoint: str | None = None
+    runtime: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
     pool: str | None = None
     timeout: int | None = Field(default=None, ge=1, le=30 * 24 * 3600)
@@ -284,3 +285,9 @@ class PinRequest(Schema):
     evaluation: str = Field(max_length=300)
     job: str | None = Field(default=None, max_length=64)
     model: str | None = Field(default=None, max_length=300)
+
+
+class RuntimeCreate(Schema):
+    name: str
+    requirements: str = Field(max_length=64 * 1024)
+    python: str | None = None

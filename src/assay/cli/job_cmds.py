@@ -32,6 +32,9 @@ Param = Annotated[
     ),
 ]
 Pool = Annotated[str | None, typer.Option(help="resource pool")]
+Runtime = Annotated[
+    str | None, typer.Option(help="runtime NAME or NAME:VERSION its tasks run in (see ls runtime)")
+]
 Timeout = Annotated[
     int | None, typer.Option(help="seconds before the version is stopped (TimedOut); default 3600")
 ]
@@ -93,6 +96,8 @@ def _print_version(data: dict[str, Any], output: str) -> None:
         rows.append(("CODE", f"{data['code']} @ {data['codeCommit']} ({data['launch']})"))
     if data.get("endpoint"):
         rows.append(("ENDPOINT", data["endpoint"]))
+    if data.get("runtime"):
+        rows.append(("RUNTIME", data["runtime"]))
     estimate = data.get("estimate")
     if estimate:
         rows.append(
@@ -180,6 +185,7 @@ def create_job(
     endpoint: Annotated[
         str | None, typer.Option(help="inference endpoint evaluated (llm jobs)")
     ] = None,
+    runtime: Runtime = None,
     description: Annotated[str, typer.Option(help="what the job is for")] = "",
     param: Param = None,
     pool: Pool = None,
@@ -219,6 +225,7 @@ def create_job(
         code=code,
         launch=launch,
         endpoint=endpoint,
+        runtime=runtime,
         params=params,
         description=description,
         debug=debug,
@@ -244,6 +251,7 @@ def create_version(
     code: Annotated[str | None, typer.Option(help="code ref")] = None,
     launch: Annotated[str | None, typer.Option(help="launch file")] = None,
     endpoint: Annotated[str | None, typer.Option(help="endpoint evaluated (llm jobs)")] = None,
+    runtime: Runtime = None,
     pool: Pool = None,
     timeout: Timeout = None,
     cpu: Cpu = None,
@@ -265,6 +273,7 @@ def create_version(
             "code": code,
             "launch": launch,
             "endpoint": endpoint,
+            "runtime": runtime,
         }.items()
         if v is not None
     }

@@ -11,6 +11,7 @@ from assay.cli import (  # noqa: F401  (register commands)
     hub_cmds,
     job_cmds,
     llm_cmds,
+    runtime_cmds,
 )
 from assay.cli.app import app
 from assay.core.errors import AssayError

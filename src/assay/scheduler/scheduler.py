@@ -43,7 +43,7 @@ from assay.db.models import (
     utcnow,
 )
 from assay.scheduler import llm, outputs
-from assay.services import history, pools, transitions
+from assay.services import history, pools, runtimes, transitions
 from assay.services.context import Instance
 from assay.worker.spec import RESULT_FILE, STORAGE_VARIABLES, TaskSpec
 
@@ -511,7 +511,12 @@ class Scheduler:
         )
         threads = max(1, math.ceil(version.cpu))
         storage_url = self.instance.settings.resolved_storage_url
+        runtime = (
+            runtimes.spec_of(s, version.runtime_version_id) if version.runtime_version_id else None
+        )
         return TaskSpec(
+            runtime=runtime,
+            runtime_cache=str(self.instance.settings.home / "runtimes"),
             storage_url=storage_url,
             storage_env=(
                 {k: os.environ[k] for k in STORAGE_VARIABLES if k in os.environ}
@@ -552,6 +557,8 @@ def _failure(code: int, result: dict[str, object]) -> tuple[bool, str]:
         return True, f"worker killed by signal {-code}"
     if result.get("signal"):
         return True, f"script killed by signal {result['signal']}"
+    if result.get("message"):  # the worker said why (e.g. its runtime did not install)
+        return False, str(result["message"])
     if not result:
         return False, f"worker ended with code {code} before running the script"
     return False, f"the script exited with code {code}"

@@ -15,7 +15,7 @@ from assay.core.refs import parse_ref
 from assay.core.states import ACTIVE, State, check
 from assay.db.models import Endpoint, Evaluation, Job, Task, Version, utcnow
 from assay.evaluators.registry import BUILTIN
-from assay.services import endpoints, history, hub, pools, transitions
+from assay.services import endpoints, history, hub, pools, runtimes, transitions
 from assay.services.context import Ctx
 from assay.storage import locations
 
@@ -38,6 +38,8 @@ class VersionSpec:
     code: str | None = None
     launch: str | None = None
     endpoint: str | None = None  # llm jobs: the endpoint evaluated
+    runtime: str | None = None  # NAME (its latest version) or NAME:N
+    runtime_version_id: str | None = None  # the exact one a later version copies
     params: dict[str, Any] = field(default_factory=dict)
     pool: str = pools.DEFAULT
     timeout: int = 3600
@@ -131,6 +133,7 @@ def spec_of(v: Version, pool_name: str) -> VersionSpec:
         code=v.code_ref,
         launch=v.launch,
         endpoint=v.endpoint_name,
+        runtime_version_id=v.runtime_version_id,
         params=dict(v.params),
         pool=pool_name,
         timeout=v.timeout,
@@ -168,6 +171,8 @@ def create_version(
     elif job.type == "llm" and overrides.get("model") is not None:
         overrides["endpoint"] = None
     params.update(overrides.pop("params", None) or {})
+    if overrides.get("runtime") is not None:  # a runtime named now replaces the copied one
+        overrides["runtime_version_id"] = None
     unknown = set(overrides) - set(VersionSpec.__dataclass_fields__)
     if unknown:
         raise InvalidInput(f"unknown version settings: {', '.join(sorted(unknown))}")
@@ -214,6 +219,7 @@ def _new_version(ctx: Ctx, job: Job, spec: VersionSpec) -> Version:
             )
     pool = pools.get(ctx.session, spec.pool)
     pools.fits_at_all(pool, spec.cpu, spec.memory, spec.gpu)
+    runtime_id = runtimes.resolve(ctx, spec.runtime).id if spec.runtime else spec.runtime_version_id
     number = (
         ctx.session.execute(
             update(Job)
@@ -239,6 +245,7 @@ def _new_version(ctx: Ctx, job: Job, spec: VersionSpec) -> Version:
         launch=spec.launch if code else None,
         endpoint_id=endpoint.id if endpoint else None,
         endpoint_name=endpoint.name if endpoint else None,
+        runtime_version_id=runtime_id,
         estimate=estimate,
         params=spec.params,
         pool_id=pool.id,

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from assay.core.states import FINAL
 from assay.db.models import Evaluation, Job, Pool, Version
-from assay.services import jobs
+from assay.services import jobs, runtimes
 from assay.services.context import Ctx
 
 LOG_CHUNK = 256 * 1024
@@ -30,6 +30,11 @@ def version_public(ctx: Ctx, job: Job, versions: list[Version]) -> list[dict[str
         else {}
     )
     pool_names = dict(ctx.session.execute(select(Pool.id, Pool.name)).all())
+    runtime_refs = {
+        rid: runtimes.ref_of(ctx.session, rid)
+        for rid in {v.runtime_version_id for v in versions}
+        if rid
+    }
     positions = jobs.queue_positions(ctx, versions)
     return [
         {
@@ -55,6 +60,7 @@ def version_public(ctx: Ctx, job: Job, versions: list[Version]) -> list[dict[str
             "codeCommit": v.code_commit_id,
             "launch": v.launch,
             "endpoint": v.endpoint_name,
+            "runtime": runtime_refs.get(v.runtime_version_id or ""),
             "estimate": v.estimate,
             "params": v.params,
             "pool": pool_names.get(v.pool_id),

@@ -25,6 +25,7 @@ from assay.core.scripts import script_env
 from assay.formats import INDEX
 from assay.storage import locations
 from assay.storage.blobs import BlobStore
+from assay.worker import runtime_env
 from assay.worker.spec import RESULT_FILE, TaskSpec
 
 
@@ -104,12 +105,22 @@ def run(spec: TaskSpec) -> int:
             )
     n_files = sum(len(v) for v in spec.inputs.values())
     print(f"[assay] {n_files} input files ready in {time.monotonic() - started:.2f} s", flush=True)
+    python = sys.executable
+    if spec.runtime is not None:
+        try:
+            python = str(runtime_env.ensure(spec.runtime, Path(spec.runtime_cache)))
+        except runtime_env.RuntimeInstallError as exc:
+            message = f"runtime {spec.runtime['ref']}: {exc}"
+            print(f"[assay] {message}", flush=True)
+            (output / RESULT_FILE).write_text(json.dumps({"message": message}))
+            return 78  # EX_CONFIG
+        print(f"[assay] in runtime {spec.runtime['ref']}", flush=True)
     if spec.evaluator is None:  # the team's own launch file
-        argv = [sys.executable, spec.launch]
+        argv = [python, spec.launch]
     else:  # a built-in evaluator, run in the same limited child as a script would be
         (work / "params.json").write_text(json.dumps(spec.params))
         argv = [
-            sys.executable,
+            python,
             "-m",
             "assay.evaluators.runner",
             f"--evaluator={spec.evaluator}",

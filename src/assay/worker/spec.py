@@ -47,6 +47,10 @@ class TaskSpec:
     # Credentials and endpoint of an object store (AWS_* variables): set inside the worker
     # only, from this file (deleted once read), never in any process's environment.
     storage_env: dict[str, str] = field(default_factory=dict)
+    # The runtime version to run in ({"ref", "key", "python", "requirements"}), built or
+    # found under runtime_cache; None: Assay's own environment.
+    runtime: dict[str, Any] | None = None
+    runtime_cache: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
