@@ -1,22 +1,29 @@
 """What the web console needs of the server: per-user settings (GET/PUT/DELETE
-/api/v1/me/settings/{key}) and the built single-page app served at / with SPA fallback."""
+/api/v1/me/settings/{key}), the built single-page app served at / with SPA fallback, and a
+task's log as server-sent events."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from assay import hub
 from assay.api import errors
 from assay.api.app import create_app, open_state
-from assay.api.routes import console
+from assay.api.routes import console, logstream
 from assay.core.config import Settings
 from assay.services import settings as user_settings
 from assay.services.bootstrap import ensure_admin
+from tests.conftest import Server
+from tests.integration.jobs.conftest import make_assets, new_job
 
 LAYOUT = {"order": ["id", "state", "model"], "hidden": ["model"], "pinned": ["id"]}
 
@@ -155,3 +162,113 @@ def test_console_without_a_build_says_how_to_make_one(tmp_path: Path) -> None:
         r = web.get(path)
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
         assert "make install" in r.text
+
+
+# ---- live logs as server-sent events --------------------------------------------------------
+
+
+def sse(lines: Iterator[str]) -> Iterator[dict[str, str]]:
+    """Server-sent events from a stream's lines: dicts of event/id/data (comments as
+    ``{"comment": ...}``)."""
+    event: dict[str, str] = {}
+    for line in lines:
+        if not line:
+            if event:
+                yield event
+            event = {}
+        elif line.startswith(":"):
+            yield {"comment": line[1:].strip()}
+        else:
+            field, _, value = line.partition(":")
+            event[field] = value.removeprefix(" ")
+
+
+def test_log_stream_follows_a_running_version_and_resumes(
+    home: Path, tmp_path: Path, server: Server
+) -> None:
+    hub.login(host=server.url, api_key=server.admin_key)
+    make_assets(tmp_path)
+    new_job("talk", params={"lines": 6, "sleep": 6})
+    admin = server.client(server.admin_key)
+    url = "/jobs/talk/versions/V0001/logs/stream"
+    received: list[tuple[dict[str, Any], str]] = []  # (chunk, version state when it came)
+    ended: dict[str, Any] | None = None
+    with admin.stream("GET", url, timeout=httpx.Timeout(120)) as r:
+        assert r.status_code == 200
+        assert r.headers["content-type"].startswith("text/event-stream")
+        for event in sse(r.iter_lines()):
+            if "data" not in event:
+                continue
+            chunk = json.loads(event["data"])
+            assert event["id"] == str(chunk["nextOffset"])
+            if event.get("event") == "end":
+                ended = chunk
+                break
+            state = admin.get("/jobs/talk/versions/V0001").json()["state"]
+            received.append((chunk, state))
+    assert ended is not None, "the stream closed without event: end"
+    text = "".join(c["data"] for c, _ in received)
+    assert text.index("line 0") < text.index("line 5") < text.index("done")
+    # Lines came while the version was still running, in several events.
+    assert any("line 0" in c["data"] and s == "Running" for c, s in received), received
+    assert len(received) > 1
+    log = admin.get("/jobs/talk/versions/V0001/logs").json()
+    assert log["complete"] and log["data"] == text
+    assert ended["nextOffset"] == len(text.encode()) == log["nextOffset"]
+
+    # Resuming from an offset (query or Last-Event-ID) sends only what follows it.
+    middle = next(c for c, _ in received if "line 2" in c["data"])["nextOffset"]
+    later = text.encode()[middle:].decode()
+    for params, headers in (({"offset": middle}, {}), ({}, {"Last-Event-ID": str(middle)})):
+        with admin.stream("GET", url, params=params, headers=headers) as r:
+            events = [e for e in sse(r.iter_lines()) if "data" in e]
+        assert [e.get("event") for e in events] == [None, "end"]
+        assert json.loads(events[0]["data"])["data"] == later
+        assert "line 1" not in later and "done" in later
+
+    # Errors are JSON before any stream: unknown task or version, another user, no key.
+    def refused(client: httpx.Client, path: str, status: int) -> None:
+        r = client.get(path)
+        assert r.status_code == status, r.text
+        assert r.headers["content-type"].startswith("application/json")
+
+    refused(admin, url + "?task=3", 404)
+    refused(admin, "/jobs/talk/versions/V0009/logs/stream", 404)
+    refused(admin, "/jobs/nope/versions/V0001/logs/stream", 404)
+    bob = server.client(admin.post("/users", json={"name": "bob"}).json()["apiKey"])
+    refused(bob, url, 404)
+    refused(server.client(None), url, 401)
+    for c in (admin, bob):
+        c.close()
+
+
+def test_log_stream_sends_heartbeats_and_stops_when_the_client_goes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(logstream, "POLL", 0.01)
+    monkeypatch.setattr(logstream, "HEARTBEAT", 0.03)
+    reads: list[int] = []
+    gone = False
+
+    async def read(offset: int) -> dict[str, Any]:
+        reads.append(offset)
+        return {"data": "", "nextOffset": offset, "complete": False}
+
+    async def disconnected() -> bool:
+        return gone
+
+    async def run() -> list[str]:
+        nonlocal gone
+        out = []
+        first = {"data": "a\n", "nextOffset": 2, "complete": False}
+        async for part in logstream.events(first, read, disconnected):
+            out.append(part)
+            if part.startswith(":") and sum(p.startswith(":") for p in out) == 2:
+                gone = True
+        return out
+
+    out = asyncio.run(run())
+    assert out[1] == 'id: 2\ndata: {"data": "a\\n", "nextOffset": 2}\n\n'
+    assert sum(p.startswith(": keep-alive") for p in out) == 2
+    assert not any("event: end" in p for p in out)  # it stopped because the client left
+    assert reads and set(reads) == {2}
