@@ -147,6 +147,8 @@ def test_follow_a_running_jobs_log_live(console: Console) -> None:
     )
     assert r.status_code == 201, r.text
     page = console.page()
+    requested: list[str] = []
+    page.on("request", lambda req: requested.append(req.url))
     page.goto(console.url + "/jobs/talk/versions/V0001")
     log = page.get_by_test_id("log")
     expect(log).to_contain_text("line 0", timeout=LONG)
@@ -161,6 +163,11 @@ def test_follow_a_running_jobs_log_live(console: Console) -> None:
     expect(badge(page)).to_have_text("Completed")
     text = log.inner_text()
     assert text.index("line 0") < text.index("line 7") < text.index("done")
+    # It came by server-sent events (one stream, no polling of the logs route).
+    expect(log).to_have_attribute("data-transport", "sse")
+    streams = [u for u in requested if "/api/v1/jobs/talk/versions/V0001/logs/stream" in u]
+    assert len(streams) == 1, requested
+    assert not [u for u in requested if "/V0001/logs?" in u], requested
     no_page_errors(page)
 
 
