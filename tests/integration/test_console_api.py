@@ -1,14 +1,16 @@
 """What the web console needs of the server: per-user settings (GET/PUT/DELETE
 /api/v1/me/settings/{key}), the built single-page app served at / with SPA fallback, and a
-task's log as server-sent events."""
+task's log as server-sent events, and per-sample previews."""
 
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -23,6 +25,7 @@ from assay.core.config import Settings
 from assay.services import settings as user_settings
 from assay.services.bootstrap import ensure_admin
 from tests.conftest import Server
+from tests.integration.evaluators.helpers import commit_dir, run_job, write_model
 from tests.integration.jobs.conftest import make_assets, new_job
 
 LAYOUT = {"order": ["id", "state", "model"], "hidden": ["model"], "pinned": ["id"]}
@@ -272,3 +275,103 @@ def test_log_stream_sends_heartbeats_and_stops_when_the_client_goes(
     assert sum(p.startswith(": keep-alive") for p in out) == 2
     assert not any("event: end" in p for p in out)  # it stopped because the client left
     assert reads and set(reads) == {2}
+
+
+# ---- per-sample previews --------------------------------------------------------------------
+
+GREY = (128, 128, 128)
+
+
+def _detection_assets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two grey 40x30 images annotated at 80x60 (boxes are scaled to the picture), one true
+    box on image 1 and two predictions there (scores 0.9 and 0.2)."""
+    from PIL import Image
+
+    data = tmp_path / "data"
+    (data / "images").mkdir(parents=True)
+    for i in (1, 2):
+        Image.new("RGB", (40, 30), GREY).save(data / "images" / f"00{i}.png")
+    gt = {
+        "images": [
+            {"id": i, "file_name": f"images/00{i}.png", "width": 80, "height": 60} for i in (1, 2)
+        ],
+        "annotations": [
+            {"id": 1, "image_id": 1, "category_id": 1, "bbox": [10, 10, 40, 30], "area": 1200}
+        ],
+        "categories": [{"id": 1, "name": "thing"}],
+    }
+    (data / "annotations.json").write_text(json.dumps(gt))
+    dets = [
+        {"image_id": 1, "category_id": 1, "bbox": [2, 40, 20, 15], "score": 0.2},
+        {"image_id": 1, "category_id": 1, "bbox": [40, 20, 30, 30], "score": 0.9},
+    ]
+    preds = write_model(
+        tmp_path / "preds",
+        "task: object-detection\nformat: predictions\npredictions: results.json\n",
+        {"results.json": json.dumps(dets)},
+    )
+    commit_dir("dataset", "coco", "toy", data, monkeypatch)
+    commit_dir("model", "coco", "preds", preds, monkeypatch)
+
+
+def test_detection_preview_draws_true_and_predicted_boxes(
+    home: Path, tmp_path: Path, server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from PIL import Image
+
+    hub.login(host=server.url, api_key=server.admin_key)
+    _detection_assets(tmp_path, monkeypatch)
+    v = run_job("object-detection", "coco/preds", "coco/toy", "det")
+    assert v.status == "Completed", v.data["message"]
+    ev = v.data["evaluationId"]
+    admin = server.client(server.admin_key)
+
+    # The rows keep each detection's box, aligned with its score.
+    row = admin.get(f"/evaluations/{ev}/samples", params={"where": "id = 1"}).json()["rows"][0]
+    assert row["dt_score"] == [0.9, 0.2]
+    assert row["dt_bbox"] == [[40, 20, 30, 30], [2, 40, 20, 15]]
+    assert row["dt_category"] == [1, 1] and "dt_match" in row and "gt_category" in row
+
+    def picture(sample: str, **params: Any) -> Any:
+        r = admin.get(f"/evaluations/{ev}/samples/{sample}/preview.png", params=params)
+        assert r.status_code == 200, r.text
+        assert r.headers["content-type"] == "image/png"
+        assert r.headers["x-content-type-options"] == "nosniff"
+        return Image.open(io.BytesIO(r.content)).convert("RGB")
+
+    # 160x120: twice the annotation's 80x60. Truth [10,10,40,30] -> x 20..99, y 20..79;
+    # the 0.9 prediction [40,20,30,30] -> x 80..139, y 40..99; the 0.2 one is left out.
+    img = picture("1", size=160)
+    assert img.size == (160, 120)
+    green = (0, 220, 0)
+    red = (255, 0, 0)
+    assert img.getpixel((20, 50)) == green and img.getpixel((50, 20)) == green
+    assert img.getpixel((99, 30)) == green and img.getpixel((50, 79)) == green
+    assert img.getpixel((110, 99)) == red and img.getpixel((139, 70)) == red
+    assert img.getpixel((80, 90)) == red
+    for inside in ((60, 50), (120, 70), (20, 90), (5, 5)):
+        assert img.getpixel(inside) == GREY, inside
+    # A lower min_score shows the weak prediction [2,40,20,15] -> x 4..43, y 80..109 too.
+    low = picture("1", size=160, min_score=0.1)
+    assert low.getpixel((4, 95)) == red and low.getpixel((20, 109)) == red
+    # By the image's file as well; image 2 has nothing to draw.
+    assert picture("images/001.png", size=160).tobytes() == img.tobytes()
+    assert [c for _, c in picture("2", size=64).getcolors()] == [GREY]
+
+    # Unknown samples, paths that are not rows, other users, no key.
+    def refused(client: httpx.Client, sample: str, status: int) -> None:
+        r = client.get(f"/evaluations/{ev}/samples/{sample}/preview.png")
+        assert r.status_code == status, (sample, r.text)
+        assert r.headers["content-type"].startswith("application/json")
+
+    refused(admin, "3", 404)
+    refused(admin, quote("../../etc/passwd", safe=""), 404)
+    refused(admin, "..%2F..%2Fannotations.json", 404)
+    refused(admin, "annotations.json", 404)
+    r = admin.get(f"/evaluations/{ev}/samples/1/preview.png", params={"size": 100_000})
+    assert r.status_code == 422
+    bob = server.client(admin.post("/users", json={"name": "bob"}).json()["apiKey"])
+    refused(bob, "1", 404)
+    refused(server.client(None), "1", 401)
+    for c in (admin, bob):
+        c.close()

@@ -24,6 +24,7 @@ from assay.api.routes import (
     jobs,
     logstream,
     pools,
+    previews,
     runtimes,
     users,
 )
@@ -101,6 +102,7 @@ def create_app(state: Instance, services: Sequence[Service] = ()) -> FastAPI:
         jobs,
         logstream,
         pools,
+        previews,
         endpoints,
         runtimes,
         compare,

@@ -20,7 +20,7 @@ from assay.core.errors import InvalidInput
 from assay.evaluators import plots
 from assay.evaluators.registry import Stage, evaluator
 from assay.formats import Files, coco
-from assay.metrics.coco_images import match_image
+from assay.metrics.coco_images import MAX_DETS, match_image
 from assay.metrics.detection import coco_bbox
 
 TASK = "object-detection"
@@ -48,6 +48,17 @@ def _check_detection(d: Any, where: str, image_ids: set[int], categories: set[in
         raise InvalidInput(f"{where} bbox must be [x, y, width, height]")
     if not isinstance(d.get("score"), int | float) or isinstance(d.get("score"), bool):
         raise InvalidInput(f"{where} needs a numeric score")
+
+
+def _dt_boxes(dets: list[dict[str, Any]], categories: list[int]) -> list[list[float]]:
+    """One image's detection boxes [x, y, w, h] in ``match_image``'s order: by category,
+    then by score (stable), at most ``MAX_DETS`` per category."""
+    boxes: list[list[float]] = []
+    for cat in sorted(set(categories)):
+        mine = [d for d in dets if d["category_id"] == cat]
+        mine.sort(key=lambda d: -float(d["score"]))  # stable, like argsort(kind="mergesort")
+        boxes += [[float(v) for v in d["bbox"]] for d in mine[:MAX_DETS]]
+    return boxes
 
 
 @evaluator(TASK)
@@ -157,6 +168,8 @@ class ObjectDetection:
             rows["correct"].append(fp == 0 and missed == 0)
             for key, values in matched.items():  # for the bootstrap of AP over images
                 rows[key].append(values)
+            # The predicted boxes, aligned with dt_category / dt_score (for previews).
+            rows["dt_bbox"].append(_dt_boxes(dets[im["id"]], matched["dt_category"]))
         pq.write_table(pa.table(dict(rows)), stage.output_dir / "samples.parquet")
         artifacts = stage.output_dir / "artifacts"
         artifacts.mkdir(exist_ok=True)
