@@ -27,11 +27,13 @@ def open_image(path: Path, name: str) -> Image.Image:
 
 
 def preprocess(images: list[Image.Image], spec: OnnxSpec) -> NDArray[Any]:
-    """Resize, convert colour, scale and normalise a batch into the model's layout.
+    """Resize, convert colour, scale and normalise a batch into the model's layout."""
+    return normalise(pixels(images, spec), spec)
 
-    Pixels stay uint8 until the end, then go through a per-channel lookup table of
-    ``(v * scale - mean) / std`` computed in float64: the numbers of the float64 formula at
-    a fraction of its cost (one pass over the batch instead of five)."""
+
+def pixels(images: list[Image.Image], spec: OnnxSpec) -> NDArray[np.uint8]:
+    """A batch resized to the model's input and in its colour mode: uint8, N x H x W x C
+    (what a decoded-pixel cache keeps)."""
     h, w = spec.size
     mode = "L" if spec.color == "gray" else "RGB"
     arrays = []
@@ -42,8 +44,16 @@ def preprocess(images: list[Image.Image], spec: OnnxSpec) -> NDArray[Any]:
             img = img.resize((w, h), Image.Resampling.BILINEAR)
         arrays.append(np.asarray(img))
     batch = np.stack(arrays)
-    if batch.ndim == 3:
-        batch = batch[:, :, :, None]
+    return batch[:, :, :, None] if batch.ndim == 3 else batch
+
+
+def normalise(batch: NDArray[np.uint8], spec: OnnxSpec) -> NDArray[Any]:
+    """uint8 pixels (N x H x W x C) into the model's input: colour order, layout, and
+    ``(v * scale - mean) / std``.
+
+    Pixels stay uint8 until the end, then go through a per-channel lookup table of
+    ``(v * scale - mean) / std`` computed in float64: the numbers of the float64 formula at
+    a fraction of its cost (one pass over the batch instead of five)."""
     if spec.color == "bgr":
         batch = batch[:, :, :, ::-1]
     channels = batch.shape[3]

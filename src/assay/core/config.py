@@ -44,6 +44,11 @@ class Settings(BaseSettings):
         description="Where task working directories are made; default a private directory "
         "in the system's temporary directory, away from the database and keys.",
     )
+    decode_cache_bytes: int = Field(
+        default=4 * 1024**3,
+        description="Bytes of decoded dataset pixels kept in $ASSAY_HOME/cache/decoded for "
+        "the next evaluation of the same dataset (least recently used out; 0 turns it off).",
+    )
     storage_roots: str = Field(
         default="",
         description="Comma-separated directories under which a job's --model-path or "

@@ -9,6 +9,7 @@ unsharded results are identical.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,9 +19,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
+from assay.adapters import decoded, runtime
 from assay.adapters import manifest as manifests
-from assay.adapters import runtime
-from assay.adapters.images import open_image, prefetched, preprocess
+from assay.adapters.images import normalise, open_image, pixels, prefetched
 from assay.core.errors import InvalidInput
 from assay.evaluators import plots
 from assay.evaluators.registry import Stage, evaluator
@@ -44,6 +45,26 @@ def _align(model_labels: list[str], labels: list[str]) -> NDArray[np.int64]:
     if unknown:
         raise InvalidInput(f"the model's classes {unknown[:5]} are not classes of the dataset")
     return np.array([index[m] for m in model_labels], dtype=np.int64)
+
+
+def _cache(
+    stage: Stage, spec: Any, count: int
+) -> tuple[NDArray[np.uint8] | None, decoded.Writer | None]:
+    """This shard's cached pixels, or a writer to cache them as they are decoded: when the
+    worker names the dataset's content (``ASSAY_DATASET_KEY``) and a cache directory."""
+    root, dataset = os.environ.get("ASSAY_DECODE_CACHE"), os.environ.get("ASSAY_DATASET_KEY")
+    budget = int(os.environ.get("ASSAY_DECODE_CACHE_BYTES") or 0)
+    if not root or not dataset or budget <= 0 or not stage.params.get("decode_cache", True):
+        return None, None
+    cache = decoded.DecodedCache(Path(root), budget)
+    key = decoded.key(dataset, spec, stage.shard, stage.shards)
+    found = cache.get(key, count)
+    if found is not None:
+        print(f"[assay] decoded pixels of {count} images from the cache", flush=True)
+        return found, None
+    h, w = spec.size
+    channels = 1 if spec.color == "gray" else 3
+    return None, cache.writer(key, (count, h, w, channels))
 
 
 class _Predictions:
@@ -112,20 +133,42 @@ class ImageClassification:
             columns = _align(model_labels, data.labels)
             model, handler = runtime.load(stage.model_dir, manifest, stage.params)
 
-            def load(batch: list[tuple[str, int]]) -> tuple[list[tuple[str, int]], Any]:
-                images = [open_image(files.require(p, "image"), p) for p, _ in batch]
-                if model is not None:  # preprocessing too runs ahead of inference
-                    assert manifest.onnx is not None
-                    return batch, preprocess(images, manifest.onnx)
-                return batch, images
+            batches = list(_batches(items, batch_size))
+            cached, writer = None, None
+            if model is not None:
+                assert manifest.onnx is not None
+                cached, writer = _cache(stage, manifest.onnx, len(items))
+            spec = manifest.onnx
 
-            for batch, inputs in prefetched(_batches(items, batch_size), load):
-                if model is not None:
-                    raw: Any = model.scores(inputs)
-                else:
-                    assert handler is not None
-                    raw = runtime.predict(handler, inputs, batch[0][0])
-                self._collect(raw, batch, model_labels, columns, len(data.labels), preds, scores)
+            def load(k: int) -> tuple[list[tuple[str, int]], Any]:
+                batch, start = batches[k], k * batch_size
+                if cached is not None:  # decoded by an earlier evaluation of this dataset
+                    assert spec is not None
+                    return batch, normalise(np.asarray(cached[start : start + len(batch)]), spec)
+                images = [open_image(files.require(p, "image"), p) for p, _ in batch]
+                if spec is None:  # a handler takes the decoded images
+                    return batch, images
+                px = pixels(images, spec)  # preprocessing too runs ahead of inference
+                if writer is not None:
+                    writer.put(start, px)
+                return batch, normalise(px, spec)
+
+            try:
+                for batch, inputs in prefetched(range(len(batches)), load):
+                    if model is not None:
+                        raw: Any = model.scores(inputs)
+                    else:
+                        assert handler is not None
+                        raw = runtime.predict(handler, inputs, batch[0][0])
+                    self._collect(
+                        raw, batch, model_labels, columns, len(data.labels), preds, scores
+                    )
+            except BaseException:
+                if writer is not None:
+                    writer.abandon()
+                raise
+            if writer is not None:
+                writer.commit()
         columns_out = {
             "path": pa.array([p for p, _ in items], pa.string()),
             "label": pa.array([t for _, t in items], pa.int32()),

@@ -94,6 +94,37 @@ def test_onnx_model_metrics_equal_scikit_learn_and_shards_merge_exactly(
         hub.list_samples(ev["id"], where="true; DROP TABLE samples")
 
 
+def test_decoded_pixels_are_cached_for_the_next_evaluation_of_the_dataset(
+    digits: Path, home: Path
+) -> None:
+    """A second evaluation of the same dataset commit maps the pixels the first decoded:
+    same numbers, no decoding; a damaged cache file is decoded again; decode_cache=false
+    opts out."""
+    cache = home / "cache" / "decoded"
+    first = _run("digits/logreg", "digits/test", "c", shards=2, batch_size=64)
+    assert first.status == "Completed", first.data["message"]
+    files = sorted(cache.glob("*.npy"))
+    assert len(files) == 2  # one per shard
+    shapes = [np.load(f, mmap_mode="r").shape for f in files]
+    assert sum(s[0] for s in shapes) == hub.get_evaluation(first.data["evaluationId"])["samples"]
+    assert all(s[1:] == (8, 8, 1) for s in shapes)
+    assert not any("from the cache" in first.logs(t) for t in (0, 1))
+
+    second = hub.get_job("c").create_version().wait(timeout=300)
+    assert second.status == "Completed" and second.metrics == first.metrics
+    assert all("from the cache" in second.logs(t) for t in (0, 1))
+
+    files[0].write_bytes(files[0].read_bytes()[:100])  # damaged: read as not cached
+    third = hub.get_job("c").create_version().wait(timeout=300)
+    assert third.status == "Completed" and third.metrics == first.metrics
+    assert sum("from the cache" in third.logs(t) for t in (0, 1)) == 1
+    assert np.load(files[0], mmap_mode="r").shape == shapes[0]  # written again, whole
+
+    off = hub.get_job("c").create_version(params={"decode_cache": False}).wait(timeout=300)
+    assert off.metrics == first.metrics
+    assert not any("from the cache" in off.logs(t) for t in (0, 1))
+
+
 def _colour_dataset(root: Path) -> list[tuple[str, str]]:
     """12 tiny images in annotations.csv form; the class is the dominant colour."""
     colours = {"red": (200, 10, 10), "green": (10, 200, 10), "blue": (10, 10, 200)}
