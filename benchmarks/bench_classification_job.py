@@ -10,7 +10,10 @@ the limit for two models:
   this row measures Assay's fixed costs (worker start, decoding, merge, pictures).
 
 The job's time is its version's start to finish: materialising inputs, decoding PNGs,
-preprocessing, inference, the merge with metrics, per-sample Parquet and pictures.
+preprocessing, inference, the merge with metrics, per-sample Parquet and pictures. Each
+model is evaluated twice: the first evaluation of the dataset decodes it, the second maps
+the pixels the first kept (the decoded-pixel cache), as every later evaluation of the same
+dataset commit does.
 """
 
 from __future__ import annotations
@@ -132,7 +135,16 @@ def _limit(model: Path, arrays: Any, output: str) -> float:
     return best
 
 
-def _job(name: str, model_dir: Path, data_dir: Path) -> float:
+def _seconds(v: Any) -> float:
+    assert v.status == "Completed", v.data["message"]
+    start = datetime.fromisoformat(v.data["startedAt"].replace("Z", "+00:00"))
+    end = datetime.fromisoformat(v.data["finishedAt"].replace("Z", "+00:00"))
+    return (end - start).total_seconds()
+
+
+def _job(name: str, model_dir: Path, data_dir: Path) -> tuple[float, float]:
+    """Seconds of the first evaluation of the dataset (decoding it), then of a second one
+    (its pixels from the decoded-pixel cache)."""
     from assay import hub
 
     hub.create_folder(type_="model", name=name).create_asset(name="m").create_commit(
@@ -146,22 +158,17 @@ def _job(name: str, model_dir: Path, data_dir: Path) -> float:
         )
     finally:
         os.chdir(here)
-    v = (
-        hub.create_job(
-            name=f"bench-{name}",
-            type="image-classification",
-            model=f"{name}/m",
-            dataset=f"{name}/t",
-            params={"batch_size": BATCH, "shards": 2},
-            cpu=1,
-        )
-        .get_version("V0001")
-        .wait(timeout=1800)
+    job = hub.create_job(
+        name=f"bench-{name}",
+        type="image-classification",
+        model=f"{name}/m",
+        dataset=f"{name}/t",
+        params={"batch_size": BATCH, "shards": 2},
+        cpu=1,
     )
-    assert v.status == "Completed", v.data["message"]
-    start = datetime.fromisoformat(v.data["startedAt"].replace("Z", "+00:00"))
-    end = datetime.fromisoformat(v.data["finishedAt"].replace("Z", "+00:00"))
-    return (end - start).total_seconds()
+    cold = _seconds(job.get_version("V0001").wait(timeout=1800))
+    warm = _seconds(job.create_version().wait(timeout=1800))
+    return cold, warm
 
 
 def main() -> None:
@@ -189,13 +196,14 @@ def main() -> None:
                 )[:, None]
             raw = _limit(model_dir / "model.onnx", np.ascontiguousarray(arrays), output)
             del arrays
-            job = _job(name, model_dir, data_dir)
+            cold, warm = _job(name, model_dir, data_dir)
             print(f"{name}: {n:,} PNG images of {kind}")
             print(f"  raw onnxruntime (decoded batches) {raw:7.2f} s  {n / raw:10,.0f} img/s")
-            print(
-                f"  whole Assay job                   {job:7.2f} s  {n / job:10,.0f} img/s"
-                f"   share of the limit {raw / job:.1%}"
-            )
+            for label, job in (("first evaluation (decodes)", cold), ("next (pixel cache)", warm)):
+                print(
+                    f"  whole Assay job, {label:<26} {job:7.2f} s  {n / job:10,.0f} img/s"
+                    f"   share of the limit {raw / job:.1%}"
+                )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
