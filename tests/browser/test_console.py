@@ -92,16 +92,32 @@ def test_login_create_job_through_the_form_and_watch_it_complete(console: Consol
     expect(cells.first).to_have_text("false")
     assert set(cells.all_inner_texts()) == {"false"}
     assert cells.count() == min(wrong, 50)
-    # Thumbnails of the images (the dataset commit's files), and one sample in full.
-    thumb = page.locator("[data-testid=samples-table] td[data-col=_image] img").first
-    expect(thumb).to_be_visible()
-    page.wait_for_function(
-        "img => img.complete && img.naturalWidth === 8", arg=thumb.element_handle()
+    # Thumbnails drawn by the server (the 8x8 image enlarged to 128 with its label and
+    # prediction below), and one sample in full with a larger picture.
+    previews: list[str] = []
+    page.on(
+        "response",
+        lambda r: previews.append(r.url) if "/preview.png" in r.url and r.ok else None,
     )
+    page.reload()
+    page.get_by_test_id("only-wrong").check()
+    expect(page.get_by_test_id("samples-count")).to_contain_text(f"of {wrong}")
+    thumbs = page.locator("[data-testid=samples-table] td[data-col=_image] img")
+    expect(thumbs.first).to_be_visible()
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth === 128 && img.naturalHeight > 128",
+        arg=thumbs.first.element_handle(),
+    )
+    expect(thumbs).to_have_count(min(wrong, 50))
+    assert any(f"/api/v1/evaluations/{ev}/samples/" in u and "size=128" in u for u in previews)
     page.locator("[data-testid=samples-table] tbody tr").first.click()
     detail = page.get_by_test_id("sample-detail")
     expect(detail).to_contain_text('"correct": false')
-    expect(detail.locator("img")).to_be_visible()
+    big = detail.get_by_test_id("sample-preview").locator("img")
+    expect(big).to_be_visible()
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth === 384", arg=big.element_handle()
+    )
     console.shot(page, "04-evaluation-only-wrong")
     no_page_errors(page)
 
@@ -273,6 +289,51 @@ def test_compare_two_versions_against_a_pinned_baseline(console: Console) -> Non
     ).click()
     expect(page.locator(f"[data-eval='{cand}'] [data-testid=baseline-badge]")).to_be_visible()
     expect(page.locator(f"[data-testid=candidate][data-candidate='{base}']")).to_be_visible()
+    no_page_errors(page)
+
+
+def test_samples_only_regressed_or_fixed_vs_the_pinned_baseline(console: Console) -> None:
+    base = console.wait_version("cmp:V0001")["evaluationId"]
+    cand = console.wait_version("cmp:V0002")["evaluationId"]
+    r = console.api.put("/pins", json={"evaluation": base, "job": "cmp"})
+    assert r.status_code == 200, r.text
+
+    def changed(only: str) -> dict[str, Any]:
+        body = {"baseline": base, "candidate": cand, "only": only, "limit": 10_000}
+        d: dict[str, Any] = console.api.post("/diff", json=body).json()
+        return d
+
+    regressed, fixed = changed("regressed"), changed("fixed")
+    assert regressed["regressed"] > 0
+
+    page = console.page()
+    page.goto(console.url + "/jobs/cmp/versions/V0002")
+    expect(page.get_by_test_id("baseline-name")).to_contain_text(base)
+    count = page.get_by_test_id("samples-count")
+    table = page.get_by_test_id("samples-table")
+    for only, expected in (("regressed", regressed), ("fixed", fixed)):
+        label = "only regressed vs baseline" if only == "regressed" else "only fixed"
+        page.get_by_test_id("baseline-filter").get_by_text(label).click()
+        total = expected[only]
+        expect(count).to_contain_text(f"of {total}" if total else "0 of 0")
+        samples = [str(row["sample"]) for row in expected["rows"]]
+        cells = table.locator("td[data-col=sample]")
+        expect(cells).to_have_count(min(total, 50))
+        assert cells.all_inner_texts() == samples[:50]
+        assert set(table.locator("td[data-col=change]").all_inner_texts()) <= {only}
+        if only == "regressed":
+            console.shot(page, "17-samples-only-regressed")
+        if total > 50:  # the next page comes from the server as well
+            page.get_by_role("button", name="Next").click()
+            expect(cells.first).to_have_text(samples[50])
+            page.get_by_role("button", name="Previous").click()
+    page.get_by_test_id("baseline-filter").get_by_text("all samples").click()
+    expect(count).to_contain_text(
+        "of " + str(console.api.get(f"/evaluations/{cand}").json()["samples"])
+    )
+    # The baseline's own page says so instead of offering the filter.
+    page.goto(console.url + "/jobs/cmp/versions/V0001")
+    expect(page.get_by_text("This evaluation is the pinned baseline.")).to_be_visible()
     no_page_errors(page)
 
 

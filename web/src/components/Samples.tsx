@@ -1,12 +1,25 @@
 // The per-sample table: one page at a time, filtered and sorted on the server.
-import { Button, Card, Checkbox, Group, Select, SimpleGrid, Stack, Text, TextInput } from "@mantine/core";
+import {
+  Button,
+  Card,
+  Checkbox,
+  Group,
+  NumberInput,
+  SegmentedControl,
+  Select,
+  SimpleGrid,
+  Stack,
+  Text,
+  TextInput,
+} from "@mantine/core";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import type { ColumnDef, SortingState } from "@tanstack/react-table";
 import { useMemo, useState, type FormEvent } from "react";
-import { api, enc, type SamplesPage } from "../api";
+import { api, enc, type Evaluation, type SamplesPage } from "../api";
 import { formatMetric } from "../lib/format";
 import { EMPTY_SAMPLE_FILTER, orderBy, samplesQuery, type SampleFilter } from "../lib/query";
-import { AuthImage, imageType } from "./AuthImage";
+import { compareRef, diffLimit, diffPage, firstMetric, previewKey, previewUrl, type DiffPage } from "../lib/samples";
+import { AuthImage } from "./AuthImage";
 import { DataTable } from "./DataTable";
 import { ErrorAlert } from "./common";
 
@@ -22,22 +35,14 @@ function cell(v: unknown): string {
   return formatMetric(v);
 }
 
-/** Where a sample's image is: its id is the file's path in the dataset commit. */
-export interface DatasetAt {
-  id: string;
-  commit: string;
-}
-
-function fileUrl(d: DatasetAt, path: string): string {
-  return `/api/v1/assets/${enc(d.id)}/files/${path.split("/").map(enc).join("/")}?rev=${enc(d.commit)}`;
-}
-
 const TEXT_SIDES = ["prompt", "reply", "reference"];
 
 /** One sample in full: an LLM turn's prompt, reply and reference side by side, an image
  * larger, then every field. */
-function SampleDetail({ row, dataset }: { row: Record<string, unknown>; dataset?: DatasetAt }) {
-  const id = typeof row.id === "string" ? row.id : null;
+function SampleDetail({ row, evaluationId }: { row: Record<string, unknown>; evaluationId: string }) {
+  const key = previewKey(row);
+  const boxes = "dt_bbox" in row;
+  const [minScore, setMinScore] = useState(0.5);
   const sides = TEXT_SIDES.filter((k) => k in row);
   return (
     <Card withBorder data-testid="sample-detail">
@@ -55,8 +60,35 @@ function SampleDetail({ row, dataset }: { row: Record<string, unknown>; dataset?
           ))}
         </SimpleGrid>
       )}
-      {dataset && id && imageType(id) && (
-        <AuthImage url={fileUrl(dataset, id)} name={id} style={{ width: 160, imageRendering: "pixelated" }} />
+      {key && (
+        <Stack gap={4} mb="xs" data-testid="sample-preview">
+          <AuthImage
+            url={previewUrl(evaluationId, key, 384, boxes ? minScore : undefined)}
+            name="preview.png"
+            style={{ maxWidth: 384, imageRendering: "pixelated" }}
+          />
+          {boxes && (
+            <Group gap="xs">
+              <Text size="xs">green: truth · red: predictions scoring at least</Text>
+              <NumberInput
+                size="xs"
+                w={90}
+                min={0}
+                max={1}
+                step={0.05}
+                decimalScale={2}
+                value={minScore}
+                onChange={(v) => typeof v === "number" && setMinScore(v)}
+                aria-label="Minimum score"
+              />
+            </Group>
+          )}
+          {"mask" in row && (
+            <Text size="xs" c="dimmed">
+              The true mask is drawn; predicted masks are not kept per sample.
+            </Text>
+          )}
+        </Stack>
       )}
       <Text size="xs" component="pre" style={{ whiteSpace: "pre-wrap", maxHeight: 300, overflow: "auto" }}>
         {JSON.stringify(row, null, 2)}
@@ -65,14 +97,16 @@ function SampleDetail({ row, dataset }: { row: Record<string, unknown>; dataset?
   );
 }
 
+type Change = "" | "regressed" | "fixed";
+
 export function Samples({
   evaluationId,
   initialOnlyWrong = false,
-  dataset,
+  evaluation,
 }: {
   evaluationId: string;
   initialOnlyWrong?: boolean;
-  dataset?: DatasetAt;
+  evaluation?: Evaluation;
 }) {
   const [selected, setSelected] = useState<Record<string, unknown> | null>(null);
   const [filter, setFilter] = useState<SampleFilter>({ ...EMPTY_SAMPLE_FILTER, onlyWrong: initialOnlyWrong });
@@ -80,10 +114,40 @@ export function Samples({
   const [offset, setOffset] = useState(0);
   const [sorting, setSorting] = useState<SortingState>([]);
   const [known, setKnown] = useState<string[]>(["correct"]);
+  const [change, setChange] = useState<Change>("");
+
+  // The pinned baseline of this evaluation's job (or model), if any: the compare route
+  // names it (one metric, the fewest resamples: only its id is needed here).
+  const ref = evaluation ? compareRef(evaluation) : null;
+  const metric = evaluation ? firstMetric(evaluation) : null;
+  const pinned = useQuery({
+    queryKey: ["pinned-baseline", ref, metric],
+    enabled: !!ref && !!metric,
+    retry: false,
+    staleTime: 30_000,
+    queryFn: () =>
+      api<{ baseline: string; baselineId: string }>("/compare", {
+        method: "POST",
+        body: { candidates: [ref], metrics: [metric], resamples: 100 },
+      }),
+  });
+  const baselineId = pinned.data && pinned.data.baselineId !== evaluationId ? pinned.data.baselineId : null;
+  const changed = change !== "" && !!baselineId;
+  const diff = useQuery({
+    queryKey: ["samples-diff", evaluationId, baselineId, change, offset],
+    enabled: changed,
+    placeholderData: keepPreviousData,
+    queryFn: () =>
+      api<DiffPage>("/diff", {
+        method: "POST",
+        body: { baseline: baselineId, candidate: evaluationId, only: change, limit: diffLimit(offset, PAGE) },
+      }),
+  });
 
   const query = samplesQuery(filter, known, { offset, limit: PAGE, orderBy: orderBy(sorting) });
-  const page = useQuery({
+  const rowsPage = useQuery({
     queryKey: ["samples", evaluationId, query],
+    enabled: !changed,
     queryFn: async () => {
       const r = await api<SamplesPage>(`/evaluations/${enc(evaluationId)}/samples?${query}`);
       if (r.columns.join() !== known.join()) setKnown(r.columns);
@@ -91,24 +155,36 @@ export function Samples({
     },
     placeholderData: keepPreviousData,
   });
+  // The changed samples page like the rows: the diff route is asked for the first
+  // offset + 50 (it has no offset) and the last 50 are shown.
+  const page = changed
+    ? {
+        data: diff.data && change ? diffPage(diff.data, change, offset) : undefined,
+        error: diff.error,
+        isLoading: diff.isLoading,
+        isFetching: diff.isFetching,
+      }
+    : rowsPage;
   const columnNames = page.data?.columns ?? [];
-  const images = !!dataset && (page.data?.rows ?? []).some((r) => typeof r.id === "string" && imageType(r.id));
+  const images = (page.data?.rows ?? []).some((r) => previewKey(r) !== null);
   const columns = useMemo<ColumnDef<Record<string, unknown>, unknown>[]>(
     () => [
-      ...(images && dataset
+      ...(images
         ? [
             {
               id: "_image",
               header: "",
               enableSorting: false,
-              cell: ({ row }: { row: { original: Record<string, unknown> } }) =>
-                typeof row.original.id === "string" && imageType(row.original.id) ? (
+              cell: ({ row }: { row: { original: Record<string, unknown> } }) => {
+                const key = previewKey(row.original);
+                return key ? (
                   <AuthImage
-                    url={fileUrl(dataset, row.original.id)}
-                    name={row.original.id}
-                    style={{ width: 32, height: 32, imageRendering: "pixelated", objectFit: "contain" }}
+                    url={previewUrl(evaluationId, key, 128)}
+                    name="preview.png"
+                    style={{ width: 64, height: 64, imageRendering: "pixelated", objectFit: "contain" }}
                   />
-                ) : null,
+                ) : null;
+              },
             } as ColumnDef<Record<string, unknown>, unknown>,
           ]
         : []),
@@ -117,9 +193,10 @@ export function Samples({
         header: name,
         accessorFn: (r) => r[name],
         cell: ({ getValue }) => cell(getValue()),
+        enableSorting: !changed,
       })),
     ],
-    [columnNames.join(), images, dataset?.id, dataset?.commit], // eslint-disable-line react-hooks/exhaustive-deps
+    [columnNames.join(), images, evaluationId, changed], // eslint-disable-line react-hooks/exhaustive-deps
   );
   const hasCorrect = known.includes("correct");
 
@@ -136,7 +213,7 @@ export function Samples({
         <Group align="end" gap="xs">
           <Checkbox
             label="Only wrong"
-            disabled={!hasCorrect}
+            disabled={!hasCorrect || changed}
             checked={draft.onlyWrong}
             onChange={(e) => {
               const next = { ...draft, onlyWrong: e.currentTarget.checked };
@@ -164,11 +241,45 @@ export function Samples({
             onChange={(e) => setDraft({ ...draft, where: e.currentTarget.value })}
             w={260}
           />
-          <Button size="xs" type="submit">
+          <Button size="xs" type="submit" disabled={changed}>
             Apply
           </Button>
         </Group>
       </form>
+      {evaluation && (
+        <Group gap="xs" data-testid="baseline-filter-row">
+          {baselineId ? (
+            <>
+              <SegmentedControl
+                size="xs"
+                data-testid="baseline-filter"
+                value={change || "all"}
+                onChange={(v) => {
+                  setOffset(0);
+                  setSelected(null);
+                  setChange(v === "all" ? "" : (v as Change));
+                }}
+                data={[
+                  { value: "all", label: "all samples" },
+                  { value: "regressed", label: "only regressed vs baseline" },
+                  { value: "fixed", label: "only fixed" },
+                ]}
+              />
+              <Text size="xs" c="dimmed" data-testid="baseline-name">
+                baseline {pinned.data?.baseline} (pinned){changed && diff.data ? ` · changed in ${diff.data.column}` : ""}
+              </Text>
+            </>
+          ) : (
+            <Text size="xs" c="dimmed">
+              {pinned.data
+                ? "This evaluation is the pinned baseline."
+                : pinned.isLoading && ref && metric
+                  ? "Looking for a pinned baseline…"
+                  : "Pin a baseline for its job or model to filter the regressed samples."}
+            </Text>
+          )}
+        </Group>
+      )}
       <ErrorAlert error={page.error} title="Cannot read samples" />
       <DataTable
         data={page.data?.rows ?? []}
@@ -194,7 +305,7 @@ export function Samples({
           {page.isFetching ? " · loading…" : ""}
         </Text>
       </Group>
-      {selected && <SampleDetail row={selected} dataset={dataset} />}
+      {selected && <SampleDetail row={selected} evaluationId={evaluationId} />}
     </Stack>
   );
 }

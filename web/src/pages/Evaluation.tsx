@@ -1,5 +1,5 @@
 import { Anchor, Button, Card, Group, Modal, Stack, Text, Title } from "@mantine/core";
-import { useMutation, useQuery } from "@tanstack/react-query";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { Link, useNavigate, useParams, useSearchParams } from "react-router-dom";
 import { api, enc, storedKey, type Evaluation } from "../api";
@@ -31,7 +31,11 @@ export function EvaluationPage() {
   const navigate = useNavigate();
   const [confirmDelete, setConfirmDelete] = useState(false);
   const ev = useQuery({ queryKey: ["evaluation", id], queryFn: () => api<Evaluation>(`/evaluations/${enc(id)}`) });
-  const pin = useMutation({ mutationFn: (e: Evaluation) => api<{ for: string }>("/pins", { method: "PUT", body: pinBody(e) }) });
+  const client = useQueryClient();
+  const pin = useMutation({
+    mutationFn: (e: Evaluation) => api<{ for: string }>("/pins", { method: "PUT", body: pinBody(e) }),
+    onSuccess: () => client.invalidateQueries({ queryKey: ["pinned-baseline"] }),
+  });
   const remove = useMutation({
     mutationFn: () => api(`/evaluations/${enc(id)}`, { method: "DELETE" }),
     onSuccess: () => navigate("/evaluations"),
@@ -129,7 +133,7 @@ export function EvaluationPage() {
           <Samples
             evaluationId={e.id}
             initialOnlyWrong={search.get("only") === "wrong"}
-            dataset={{ id: e.datasetID, commit: e.datasetCommit }}
+            evaluation={e}
           />
         </Card>
       )}

@@ -77,6 +77,7 @@ export function VersionPage() {
   });
   const pin = useMutation({
     mutationFn: () => api<{ for: string }>("/pins", { method: "PUT", body: { evaluation: v.data!.evaluationId, job } }),
+    onSuccess: () => client.invalidateQueries({ queryKey: ["pinned-baseline"] }),
   });
 
   if (v.isLoading) return <Loading />;
@@ -193,7 +194,7 @@ export function VersionPage() {
           <Text fw={600}>Samples</Text>
           <Samples
             evaluationId={d.evaluationId}
-            dataset={ev.data ? { id: ev.data.datasetID, commit: ev.data.datasetCommit } : undefined}
+            evaluation={ev.data}
           />
         </Card>
       )}
