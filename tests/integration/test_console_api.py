@@ -375,3 +375,81 @@ def test_detection_preview_draws_true_and_predicted_boxes(
     refused(server.client(None), "1", 401)
     for c in (admin, bob):
         c.close()
+
+
+def test_segmentation_and_classification_previews(
+    home: Path, tmp_path: Path, server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A segmentation image under its true mask (no predicted mask is kept per sample), and
+    a classification image with its label and prediction below it."""
+    import numpy as np
+    from PIL import Image
+
+    hub.login(host=server.url, api_key=server.admin_key)
+    seg = tmp_path / "seg"
+    (seg / "images").mkdir(parents=True)
+    (seg / "masks").mkdir()
+    (seg / "classes.txt").write_text("ground\nthing\n")
+    Image.new("RGB", (8, 8), GREY).save(seg / "images" / "a.png")
+    truth = np.zeros((8, 8), dtype=np.uint8)
+    truth[4:, 4:] = 1  # bottom right: class 1; top right: ignored
+    truth[:4, 4:] = 255
+    Image.fromarray(truth).save(seg / "masks" / "a.png")
+    preds = tmp_path / "seg-preds"
+    (preds / "masks").mkdir(parents=True)
+    Image.fromarray(np.zeros((8, 8), dtype=np.uint8)).save(preds / "masks" / "a.png")
+    (preds / "assay.yaml").write_text(
+        "task: semantic-segmentation\nformat: predictions\npredictions: masks\n"
+    )
+    commit_dir("dataset", "seg", "one", seg, monkeypatch)
+    commit_dir("model", "seg", "zero", preds, monkeypatch)
+
+    cls = tmp_path / "cls"
+    for label in ("cat", "dog"):
+        (cls / label).mkdir(parents=True)
+        Image.new("RGB", (8, 8), GREY).save(cls / label / "x.png")
+    cls_preds = write_model(
+        tmp_path / "cls-preds",
+        "task: image-classification\nformat: predictions\npredictions: preds.jsonl\n",
+        {
+            "preds.jsonl": "".join(
+                f'{{"id": "{k}/x.png", "label": "cat"}}\n' for k in ("cat", "dog")
+            )
+        },
+    )
+    commit_dir("dataset", "cls", "two", cls, monkeypatch)
+    commit_dir("model", "cls", "cats", cls_preds, monkeypatch)
+
+    seg_v = run_job("semantic-segmentation", "seg/zero", "seg/one", "seg")
+    cls_v = run_job("image-classification", "cls/cats", "cls/two", "cls")
+    assert seg_v.status == cls_v.status == "Completed", (seg_v.data, cls_v.data)
+    admin = server.client(server.admin_key)
+
+    def picture(ev: str, sample: str) -> Any:
+        r = admin.get(f"/evaluations/{ev}/samples/{quote(sample, safe='')}/preview.png?size=80")
+        assert r.status_code == 200, r.text
+        assert r.headers["content-type"] == "image/png"
+        return Image.open(io.BytesIO(r.content)).convert("RGB")
+
+    img = picture(seg_v.data["evaluationId"], "images/a.png")
+    assert img.size == (80, 80 + 14)  # the picture and its caption band
+    assert img.getpixel((10, 10)) == GREY and img.getpixel((10, 70)) == GREY  # class 0
+    assert img.getpixel((70, 10)) == GREY  # ignored
+    tinted = img.getpixel((70, 70))
+    assert tinted != GREY and tinted == img.getpixel((45, 45))  # class 1, blended
+
+    ev = cls_v.data["evaluationId"]
+    right, wrong = picture(ev, "cat/x.png"), picture(ev, "dog/x.png")
+    assert right.size == wrong.size == (80, 94)
+    assert right.getpixel((40, 40)) == GREY
+
+    def ink(img: Any) -> tuple[bool, bool]:
+        """(green text, red text) in the caption band (anti-aliased: strongly one colour)."""
+        colours = [c for _, c in img.crop((0, 80, 80, 94)).getcolors()]
+        return (
+            any(g > 150 and r < 80 and b < 80 for r, g, b in colours),
+            any(r > 150 and g < 80 and b < 80 for r, g, b in colours),
+        )
+
+    assert ink(right) == (True, False) and ink(wrong) == (False, True)
+    admin.close()
