@@ -331,6 +331,10 @@ def test_detection_preview_draws_true_and_predicted_boxes(
     assert row["dt_score"] == [0.9, 0.2]
     assert row["dt_bbox"] == [[40, 20, 30, 30], [2, 40, 20, 15]]
     assert row["dt_category"] == [1, 1] and "dt_match" in row and "gt_category" in row
+    # Comparisons pair rows holding the new list column as before.
+    r = admin.post("/compare", json={"baseline": ev, "candidates": [ev], "resamples": 100})
+    assert r.status_code == 200, r.text
+    assert r.json()["candidates"][0]["samples"]["paired"] == 2
 
     def picture(sample: str, **params: Any) -> Any:
         r = admin.get(f"/evaluations/{ev}/samples/{sample}/preview.png", params=params)
