@@ -289,10 +289,21 @@ def list_pools() -> list[dict[str, Any]]:
     return client().get("/pools")  # type: ignore[no-any-return]
 
 
-def create_pool(name: str, cpu: float, memory: int | str = 0, gpu: int = 0) -> dict[str, Any]:
-    return client().post(  # type: ignore[no-any-return]
-        "/pools", {"name": name, "cpu": cpu, "memory": memory, "gpu": gpu}
-    )
+def create_pool(
+    name: str,
+    cpu: float | None = None,
+    memory: int | str = 0,
+    gpu: int = 0,
+    backend: str = "local",
+    address: str | None = None,
+) -> dict[str, Any]:
+    """A resource pool: ``backend="ray"`` with ``address="ray://HOST:10001"`` runs its tasks on
+    that Ray cluster. ``cpu`` None: this machine's CPUs, or the cluster's."""
+    body: dict[str, Any] = {"name": name, "cpu": cpu, "memory": memory, "gpu": gpu}
+    body["backend"] = backend
+    if address is not None:
+        body["address"] = address
+    return client().post("/pools", body)  # type: ignore[no-any-return]
 
 
 def create_endpoint(

@@ -205,15 +205,18 @@ VersionCreate = VersionSettings
 
 class PoolCreate(Schema):
     name: str
-    cpu: float = Field(gt=0, le=100_000, allow_inf_nan=False)
+    # None: this machine's CPUs (local), the cluster's (ray)
+    cpu: float | None = Field(default=None, gt=0, le=100_000, allow_inf_nan=False)
     memory: int | str = 0
     gpu: int = Field(default=0, ge=0, le=10_000)
     backend: str = "local"
+    address: str | None = Field(default=None, max_length=512)  # ray: ray://HOST:PORT
 
 
 class PoolPublic(Schema):
     name: str
     backend: str
+    address: str | None = None
     cpu: float
     memory: int
     gpu: int

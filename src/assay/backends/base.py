@@ -20,6 +20,7 @@ class Handle:
 
     pid: int
     host: str
+    id: str = ""  # the backend's own id where a pid does not name the worker (a Ray task)
 
 
 class Backend(Protocol):

@@ -419,12 +419,19 @@ def logs(
 @create.command("pool")
 def create_pool(
     name: str,
-    cpu: Annotated[float, typer.Option(help="CPUs")],
+    cpu: Annotated[
+        float | None, typer.Option(help="CPUs (default: this machine's, or the Ray cluster's)")
+    ] = None,
     memory: Annotated[str, typer.Option(help="memory, e.g. 8GiB")] = "0",
     gpu: Annotated[int, typer.Option(help="GPUs")] = 0,
+    backend: Annotated[str, typer.Option(help="local | ray")] = "local",
+    address: Annotated[
+        str | None,
+        typer.Option(help="ray pools: the cluster's Ray Client address, ray://HOST:10001"),
+    ] = None,
 ) -> None:
-    """Create a resource pool (admin)."""
-    hub.create_pool(name, cpu, memory, gpu)
+    """Create a resource pool (admin): local processes, or tasks on a Ray cluster."""
+    hub.create_pool(name, cpu, memory, gpu, backend=backend, address=address)
     render.err.print(f"Created pool {name}")
 
 

@@ -43,6 +43,7 @@ from assay.db.models import (
     utcnow,
 )
 from assay.scheduler import llm, outputs
+from assay.scheduler.backends import PoolBackends
 from assay.services import history, pools, runtimes, transitions
 from assay.services.context import Instance
 from assay.worker.spec import RESULT_FILE, STORAGE_VARIABLES, TaskSpec
@@ -60,6 +61,7 @@ class Running:
     log_path: Path
     started: float
     cancelled: bool = False
+    backend: Backend | None = None  # the one that started it (None: the scheduler's own)
 
 
 def version_label(job: Job, v: Version) -> str:
@@ -78,6 +80,7 @@ class Scheduler:
         self.id = str(uuid.uuid4())
         self.instance = instance
         self.backend: Backend = backend or LocalBackend()
+        self.backends = PoolBackends(self.backend)  # local pools: self.backend; ray pools: Ray
         self.only = only  # embedded mode: run just these versions (the ones being waited on)
         self.interval = interval
         self.host = socket.gethostname()
@@ -99,13 +102,14 @@ class Scheduler:
             self._thread.join(timeout=30)
         with self.instance.db.session() as s:
             for run in list(self._running.values()):
-                self.backend.cancel(run.handle)
+                (run.backend or self.backend).cancel(run.handle)
                 task = s.get(Task, run.task_id)
                 version = s.get(Version, run.version_id)
                 if task is not None and version is not None:
                     self._retry_or_fail(s, version, task, "its scheduler was stopped")
             self._running.clear()
             s.execute(delete(SchedulerLease).where(SchedulerLease.id == self.id))
+        self.backends.close()
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -201,7 +205,7 @@ class Scheduler:
     def _abandon(self, run: Running, message: str) -> None:
         """Stop a task whose handling failed, and fail its version, in a fresh transaction."""
         self._running.pop(run.task_id, None)
-        self.backend.cancel(run.handle)
+        (run.backend or self.backend).cancel(run.handle)
         with self.instance.db.session() as s:
             task = s.get(Task, run.task_id)
             version = s.get(Version, run.version_id)
@@ -217,7 +221,7 @@ class Scheduler:
             version = s.get(Version, run.version_id)
             if version is None or version.state in FINAL:
                 if not run.cancelled:  # terminated (or deleted) while running
-                    self.backend.cancel(run.handle)
+                    (run.backend or self.backend).cancel(run.handle)
                     run.cancelled = True
                     if version is not None:  # what it reported so far, at once
                         self._keep_partial(version, run.workdir / "output")
@@ -232,9 +236,9 @@ class Scheduler:
                     f"stopped after its timeout of {version.timeout} s; resources released",
                 )
                 self._keep_partial(version, run.workdir / "output")
-                self.backend.cancel(run.handle)
+                (run.backend or self.backend).cancel(run.handle)
                 run.cancelled = True
-        code = self.backend.poll(run.handle)
+        code = (run.backend or self.backend).poll(run.handle)
         if code is not None:
             self._finish(run, code)
 
@@ -397,7 +401,7 @@ class Scheduler:
                 .order_by(Version.priority.desc(), Version.queued_at, Version.number, Task.index)
             ).all()
             for task, v in rows:
-                if v.pool_id in blocked or backends.get(v.pool_id) != self.backend.name:
+                if v.pool_id in blocked or backends.get(v.pool_id) not in self.backends.kinds:
                     continue
                 if self.only is not None and v.id not in self.only:
                     continue
@@ -447,16 +451,18 @@ class Scheduler:
                         f"{task.attempts} on {self.host}\n"
                     )
                 workdir = Path(spec.workdir)
-                handle = self.backend.start(spec, workdir / "spec.json", log_path)
+                pool = s.get(Pool, version.pool_id)
+                backend = self.backends.get(pool.backend, pool.address) if pool else self.backend
+                handle = backend.start(spec, workdir / "spec.json", log_path)
             except Exception as exc:  # a task that cannot even start fails its version
                 log.exception("cannot start task %s", task_id)
                 task.state = State.FAILED
                 self._end(s, version, State.FAILED, f"could not start: {exc}")
                 return
-            task.pid, task.host = handle.pid, handle.host
+            task.pid, task.host, task.handle = handle.pid, handle.host, handle.id or None
             version.workdir = str(workdir)
         self._running[task_id] = Running(
-            task_id, version_id, handle, workdir, log_path, time.monotonic()
+            task_id, version_id, handle, workdir, log_path, time.monotonic(), backend=backend
         )
 
     def _llm_env(self, s: Session, job: Job, version: Version) -> dict[str, str]:
@@ -531,6 +537,8 @@ class Scheduler:
             storage_roots=self.instance.settings.storage_root_list,
             embedded=self.instance.local_user is not None,
             memory=version.memory,
+            cpus=version.cpu,
+            gpus=version.gpu,
             cpu_seconds=int(version.timeout * max(version.cpu, 1)) + 10,
             evaluator=None if job.type == "custom" else job.type,
             link_inputs=job.type != "custom",

@@ -18,7 +18,7 @@ from assay.db.models import Job, Pool, Task, User, Version
 from assay.services.context import Ctx
 
 DEFAULT = "default"
-BACKENDS = ("local",)
+BACKENDS = ("local", "ray")
 
 
 def machine_capacity() -> tuple[float, int, int]:
@@ -47,17 +47,36 @@ def ensure_default(session: Session) -> Pool:
     return pool
 
 
-def create(ctx: Ctx, name: str, cpu: float, memory: int, gpu: int, backend: str) -> Pool:
+def create(
+    ctx: Ctx,
+    name: str,
+    cpu: float | None,
+    memory: int,
+    gpu: int,
+    backend: str,
+    address: str | None = None,
+) -> Pool:
+    """A pool; ``cpu`` None takes this machine's CPUs (local) or the Ray cluster's (ray)."""
     if not ctx.actor.is_admin:
         raise PermissionDenied("only an admin can create pools")
     check_name(name, "pool")
     if backend not in BACKENDS:
         raise InvalidInput(f"unknown backend {backend!r}: one of {', '.join(BACKENDS)}")
+    if backend == "ray":
+        from assay.backends.ray import cluster_cpus, normalise_address
+
+        address = normalise_address(address)
+        if cpu is None:
+            cpu = cluster_cpus(address)
+    elif address:
+        raise InvalidInput(f"a {backend} pool takes no --address (only ray pools do)")
+    elif cpu is None:
+        cpu = machine_capacity()[0]
     if cpu <= 0 or memory < 0 or gpu < 0:
         raise InvalidInput("a pool needs a positive CPU count and non-negative memory and GPUs")
     if ctx.session.scalar(select(Pool).where(Pool.name == name)) is not None:
         raise Conflict(f"pool {name!r} already exists")
-    pool = Pool(name=name, backend=backend, cpu=cpu, memory=memory, gpu=gpu)
+    pool = Pool(name=name, backend=backend, address=address, cpu=cpu, memory=memory, gpu=gpu)
     ctx.session.add(pool)
     ctx.session.flush()
     return pool

@@ -42,6 +42,8 @@ class TaskSpec:
     shard: int = 0
     shards: int = 1
     memory: int = 0  # bytes of address space for the script; 0 = no limit
+    cpus: float = 1.0  # the version's requests, for a backend that places tasks (Ray)
+    gpus: int = 0
     cpu_seconds: int = 0  # CPU-time limit for the script; 0 = no limit
     env: dict[str, str] = field(default_factory=dict)
     # Credentials and endpoint of an object store (AWS_* variables): set inside the worker

@@ -21,6 +21,7 @@ def _public(u: pools.PoolUsage) -> s.PoolPublic:
     return s.PoolPublic(
         name=p.name,
         backend=p.backend,
+        address=p.address,
         cpu=p.cpu,
         memory=p.memory,
         gpu=p.gpu,
@@ -39,7 +40,15 @@ def list_(ctx: Ctx = Context) -> list[s.PoolPublic]:
 
 @router.post("/pools", status_code=201, openapi_extra=rule("admin"))
 def create(body: s.PoolCreate, ctx: Ctx = Context) -> s.PoolPublic:
-    pool = pools.create(ctx, body.name, body.cpu, parse_size(body.memory), body.gpu, body.backend)
+    pool = pools.create(
+        ctx,
+        body.name,
+        body.cpu,
+        parse_size(body.memory),
+        body.gpu,
+        body.backend,
+        address=body.address,
+    )
     return next(_public(u) for u in pools.usage(ctx.session) if u.pool.id == pool.id)
 
 

@@ -1,0 +1,262 @@
+"""The Ray backend on a real local Ray cluster: a head node (no CPUs of its own: it runs the
+Ray Client server and the log sink) and two worker nodes of one CPU each, every node its own
+`ray start` process group on loopback, so a test can kill one node whole."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+import pytest
+
+from assay import errors, hub
+from tests.conftest import Server, free_port
+from tests.integration.evaluators.helpers import commit_dir, digits_prepare
+from tests.integration.jobs.conftest import make_assets, new_job
+
+RAY = str(Path(sys.executable).parent / "ray")
+NODE = re.compile(r"\[assay\] on Ray node ([0-9a-f]+) \(.*\), in (\S+)")
+
+
+@dataclass
+class Cluster:
+    address: str  # the Ray Client address
+    gcs: str
+    env: dict[str, str]
+    temp: str
+    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)  # `ray start`s
+
+    @property
+    def groups(self) -> list[int]:  # each node's process group
+        return [p.pid for p in self.procs]
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        # Anything of this cluster that left its group (a worker's own session) dies too.
+        for p in psutil.process_iter(["cmdline"]):
+            if any(self.temp in part for part in p.info["cmdline"] or []):
+                with contextlib.suppress(psutil.Error):
+                    p.kill()
+        shutil.rmtree(self.temp, ignore_errors=True)
+
+
+def _node(cluster: Cluster, *args: str) -> None:
+    """Start one node as its own process group (its output in the cluster's temp dir)."""
+    with open(Path(cluster.temp) / f"node-{len(cluster.procs)}.log", "wb") as log:
+        proc = subprocess.Popen(
+            [RAY, "start", "--block", "--disable-usage-stats", f"--temp-dir={cluster.temp}", *args],
+            env=cluster.env,
+            start_new_session=True,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    cluster.procs.append(proc)
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _nodes_alive(cluster: Cluster) -> int:
+    out = subprocess.run(
+        [RAY, "status", "--address", cluster.gcs],
+        env=cluster.env,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    active = out.partition("Active:")[2].partition("Pending:")[0]
+    return active.count("node_")
+
+
+def _logs(cluster: Cluster) -> str:
+    return "\n".join(
+        f"== {p.name}\n{p.read_text()[-3000:]}" for p in sorted(Path(cluster.temp).glob("node-*"))
+    )
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Cluster]:
+    temp = tempfile.mkdtemp(prefix="assay-ray-test-", dir="/tmp")  # short: Ray's socket paths
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ASSAY_", "RAY_"))}
+    env.update(
+        RAY_USAGE_STATS_ENABLED="0",
+        # A killed node is declared dead within seconds, not the default half minute.
+        RAY_health_check_initial_delay_ms="1000",
+        RAY_health_check_period_ms="1000",
+        RAY_health_check_timeout_ms="1000",
+        RAY_health_check_failure_threshold="3",
+    )
+    port, client = free_port(), free_port()
+    c = Cluster(f"ray://127.0.0.1:{client}", f"127.0.0.1:{port}", env, temp)
+    try:
+        common = ["--node-ip-address=127.0.0.1", "--object-store-memory=100000000"]
+        _node(
+            c,
+            "--head",
+            f"--port={port}",
+            f"--ray-client-server-port={client}",
+            f"--dashboard-port={free_port()}",
+            f"--dashboard-agent-listen-port={free_port()}",
+            "--include-dashboard=false",
+            "--num-cpus=0",
+            *common,
+        )
+        deadline = time.monotonic() + 120
+        while not _listening(port):  # workers join a head whose GCS is up
+            assert c.procs[0].poll() is None, _logs(c)
+            assert time.monotonic() < deadline, "the Ray head did not come up"
+            time.sleep(0.5)
+        for _ in range(2):
+            _node(
+                c,
+                f"--address=127.0.0.1:{port}",
+                f"--dashboard-agent-listen-port={free_port()}",
+                "--num-cpus=1",
+                *common,
+            )
+        while _nodes_alive(c) < 3:
+            assert all(p.poll() is None for p in c.procs), _logs(c)
+            assert time.monotonic() < deadline, "the Ray cluster did not come up:\n" + _logs(c)
+            time.sleep(1)
+        yield c
+    finally:
+        c.stop()
+
+
+def _until(predicate, timeout: float = 90, what: str = "condition"):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _ray_pool(cluster: Cluster, cpu: float | None = 2) -> None:
+    hub.create_pool("ray", cpu=cpu, backend="ray", address=cluster.address)
+
+
+def _workers(workdir: str) -> list[psutil.Process]:
+    """The worker (and its script) of the Ray task running in ``workdir`` on a node."""
+    found = []
+    for p in psutil.process_iter(["cmdline", "cwd"]):
+        try:
+            if workdir in " ".join(p.info["cmdline"] or []) or (p.info["cwd"] or "").startswith(
+                workdir
+            ):
+                found.append(p)
+        except psutil.Error:
+            pass
+    return found
+
+
+def test_pool_addresses_are_checked(home: Path) -> None:
+    for bad in ("http://x:1", "ray://host", "ray://h:99999", ""):
+        with pytest.raises(errors.InvalidInput, match=r"Ray address|needs the cluster"):
+            hub.create_pool("r", cpu=1, backend="ray", address=bad)
+    with pytest.raises(errors.InvalidInput, match="takes no --address"):
+        hub.create_pool("r", cpu=1, address="ray://h:10001")
+    with pytest.raises(errors.InvalidInput, match="unknown backend"):
+        hub.create_pool("r", cpu=1, backend="k8s")
+
+
+def test_sharded_job_runs_across_nodes_with_the_same_results(
+    cluster: Cluster, server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hub.login(host=server.url, api_key=server.admin_key)
+    digits_prepare().prepare(tmp_path / "model", tmp_path / "data", test_size=0.2)
+    commit_dir("model", "digits", "logreg", tmp_path / "model", monkeypatch)
+    commit_dir("dataset", "digits", "test", tmp_path / "data", monkeypatch)
+    _ray_pool(cluster, cpu=None)  # the cluster's CPUs
+    pool = next(p for p in hub.list_pools() if p["name"] == "ray")
+    assert (pool["backend"], pool["address"], pool["cpu"]) == ("ray", cluster.address, 2)
+
+    def job(name: str, pool: str) -> hub.Version:
+        return hub.create_job(
+            name=name,
+            type="image-classification",
+            model="digits/logreg",
+            dataset="digits/test",
+            params={"shards": 2},
+            pool=pool,
+        ).get_version("V0001")
+
+    on_ray, local = job("r", "ray"), job("l", "default")
+    for v in (on_ray, local):
+        v.wait(timeout=240)
+        assert v.status == "Completed", v.data["message"]
+    assert on_ray.metrics == local.metrics
+    tasks = on_ray.tasks()
+    assert len(tasks) == 3 and all(t["state"] == "Completed" for t in tasks)
+    nodes = [NODE.search(on_ray.logs(task=i)) for i in range(3)]
+    assert all(nodes), [on_ray.logs(task=i) for i in range(3)]
+    assert nodes[0].group(1) != nodes[1].group(1)  # type: ignore[union-attr]
+    assert "[assay] running" in on_ray.logs(task=0)
+    assert len(hub.list_evaluation("digits/logreg")) == 2
+
+
+def test_logs_while_running_and_terminate(cluster: Cluster, server: Server, tmp_path: Path) -> None:
+    hub.login(host=server.url, api_key=server.admin_key)
+    make_assets(tmp_path)
+    _ray_pool(cluster)
+    v = new_job("t", params={"sleep": 120, "lines": 120}, pool="ray").get_version("V0001")
+    _until(lambda: "line 1" in v.logs(), what="the script's lines in assay logs")
+    assert v.refresh().status == "Running"
+    match = NODE.search(v.logs())
+    assert match is not None
+    workers = _until(lambda: _workers(match.group(2)), what="the worker on its node")
+    v.terminate()
+    assert v.status == "Terminated"
+    _until(
+        lambda: not any(p.is_running() and p.status() != "zombie" for p in workers),
+        timeout=60,
+        what="the worker and its script to stop",
+    )
+    _until(lambda: v.tasks()[0]["state"] == "Terminated", what="the task to end")
+    assert hub.list_evaluation() == []
+
+
+def test_lost_node_is_retried_and_results_land_once(
+    cluster: Cluster, server: Server, tmp_path: Path
+) -> None:
+    hub.login(host=server.url, api_key=server.admin_key)
+    make_assets(tmp_path)
+    _ray_pool(cluster)
+    v = new_job("k", params={"sleep": 6, "lines": 6}, pool="ray").get_version("V0001")
+    _until(lambda: "line 0" in v.logs(), what="the script to start")
+    match = NODE.search(v.logs())
+    assert match is not None
+    workers = _until(lambda: _workers(match.group(2)), what="the worker on its node")
+    raylet = next(
+        p for p in workers[0].parents() if p.name() == "raylet" or "raylet" in p.cmdline()[0]
+    )
+    group = os.getpgid(raylet.pid)
+    assert group in cluster.groups
+    os.killpg(group, signal.SIGKILL)  # the whole node at once
+    v.wait(timeout=120)
+    assert v.status == "Completed", v.data["message"]
+    task = v.tasks()[0]
+    assert task["attempts"] == 2
+    logs = v.logs()
+    assert "start attempt 1" in logs and "start attempt 2" in logs
+    second = NODE.findall(logs)
+    assert len(second) == 2 and second[0][0] != second[1][0]  # retried on the other node
+    assert len(hub.list_evaluation("f/m")) == 1
