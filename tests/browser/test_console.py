@@ -186,6 +186,15 @@ def test_follow_a_running_jobs_log_live(console: Console) -> None:
     assert not [u for u in requested if "/V0001/logs?" in u], requested
     no_page_errors(page)
 
+    # Where the stream cannot be had, the console falls back to polling the logs route.
+    other = console.page()
+    other.route("**/logs/stream*", lambda route: route.abort())
+    other.goto(console.url + "/jobs/talk/versions/V0001")
+    expect(other.get_by_test_id("log-status")).to_have_text("complete", timeout=LONG)
+    expect(other.get_by_test_id("log")).to_have_attribute("data-transport", "poll")
+    assert other.get_by_test_id("log").inner_text() == text
+    no_page_errors(other)
+
 
 def test_terminate_a_queued_version(console: Console) -> None:
     assert console.api.post("/pools", json={"name": "one", "cpu": 1}).status_code == 201

@@ -82,11 +82,11 @@ export function Logs({ job, version, tasks }: { job: string; version: string; ta
           if (gone) return;
           offset = c.nextOffset;
           append(c.data);
+          setError(null);
           if (c.complete) {
             setDone(true);
             return;
           }
-          setError(null);
           if (!c.data) await sleep(1000);
         } catch (e) {
           if (gone) return;
