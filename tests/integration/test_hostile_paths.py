@@ -118,3 +118,23 @@ def test_hostile_parameters_are_refused_and_the_canary_untouched(
     assert not bad, "\n".join(bad[:40])
     after = hashlib.sha256(canary.read_bytes()).hexdigest(), canary.stat().st_mtime_ns
     assert after == before
+
+
+def test_stored_html_is_never_served_as_a_page(world: World, tmp_path: Path) -> None:  # noqa: F811
+    """Stored XSS through an artifact or file viewer: whatever a file holds or is named, it
+    comes back as an attachment of type octet-stream with nosniff."""
+    page = tmp_path / "evil.html"
+    page.write_text("<html><script>alert(document.cookie)</script></html>")
+    with world.as_alice() as c:
+        from assay import hub
+
+        hub.get_asset("f/m").create_commit(message="html", add=[str(page)])
+        for path in (
+            f"/assets/{world.model_id}/files/evil.html",
+            f"/evaluations/{world.job_evaluation}/artifacts/chart.png",
+        ):
+            r = c.get(path)
+            assert r.status_code == 200, r.text
+            assert r.headers["content-type"] == "application/octet-stream"
+            assert r.headers["content-disposition"].startswith("attachment;")
+            assert r.headers["x-content-type-options"] == "nosniff"
