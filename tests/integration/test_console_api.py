@@ -384,8 +384,9 @@ def test_detection_preview_draws_true_and_predicted_boxes(
 def test_segmentation_and_classification_previews(
     home: Path, tmp_path: Path, server: Server, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A segmentation image under its true mask (no predicted mask is kept per sample), and
-    a classification image with its label and prediction below it."""
+    """A segmentation image under its true mask, beside it under the predicted mask the
+    evaluation kept (all class 0 here), and a classification image with its label and
+    prediction below it; the listing never returns the kept mask's bytes."""
     import numpy as np
     from PIL import Image
 
@@ -436,11 +437,14 @@ def test_segmentation_and_classification_previews(
         return Image.open(io.BytesIO(r.content)).convert("RGB")
 
     img = picture(seg_v.data["evaluationId"], "images/a.png")
-    assert img.size == (80, 80 + 14)  # the picture and its caption band
+    assert img.size == (80 * 2 + 4, 80 + 14)  # truth | prediction, and the caption band
     assert img.getpixel((10, 10)) == GREY and img.getpixel((10, 70)) == GREY  # class 0
     assert img.getpixel((70, 10)) == GREY  # ignored
     tinted = img.getpixel((70, 70))
     assert tinted != GREY and tinted == img.getpixel((45, 45))  # class 1, blended
+    assert img.getpixel((84 + 70, 70)) == GREY  # predicted class 0 there: left clear
+    listed = hub.list_samples(seg_v.data["evaluationId"])
+    assert listed and "pred_mask" not in listed[0] and listed[0]["IoU"] is not None
 
     ev = cls_v.data["evaluationId"]
     right, wrong = picture(ev, "cat/x.png"), picture(ev, "dog/x.png")

@@ -8,6 +8,7 @@ and keeps no per-pixel arrays, so memory stays flat however many images there ar
 from __future__ import annotations
 
 import heapq
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,12 @@ from assay.metrics.segmentation import from_confusion, from_counts, image_counts
 
 TASK = "semantic-segmentation"
 WORST = 8  # images drawn in worst_samples.png
+
+
+def _png(mask: NDArray[Any]) -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(mask.astype(np.uint8)).save(out, "PNG", optimize=False, compress_level=6)
+    return out.getvalue()
 
 
 def _resize_nearest(pred: NDArray[Any], shape: tuple[int, int]) -> NDArray[Any]:
@@ -75,7 +82,16 @@ class SemanticSegmentation:
         worst_seen: list[str] = []
         rows: dict[str, list[Any]] = {
             k: []
-            for k in ("id", "mask", "pixel_accuracy", "IoU", "hits", "truth_pixels", "pred_pixels")
+            for k in (
+                "id",
+                "mask",
+                "pixel_accuracy",
+                "IoU",
+                "hits",
+                "truth_pixels",
+                "pred_pixels",
+                "pred_mask",
+            )
         }
 
         def decode(item: tuple[str, str]) -> tuple[Any, NDArray[Any]]:
@@ -126,6 +142,7 @@ class SemanticSegmentation:
             rows["hits"].append(hits.tolist())
             rows["truth_pixels"].append(truth_pixels.tolist())
             rows["pred_pixels"].append(pred_pixels.tolist())
+            rows["pred_mask"].append(_png(pred))  # for the console's preview, a few KB each
         kept = stage.output_dir / "worst"
         kept.mkdir(exist_ok=True)
         listed = []
@@ -136,7 +153,8 @@ class SemanticSegmentation:
             )
         (kept / "worst.json").write_text(json.dumps(listed))
         np.save(stage.output_dir / "confusion.npy", cm)
-        pq.write_table(pa.table(rows), stage.output_dir / "rows.parquet")
+        table = pa.table({**rows, "pred_mask": pa.array(rows["pred_mask"], pa.binary())})
+        pq.write_table(table, stage.output_dir / "rows.parquet")
         (stage.output_dir / "classes.json").write_text(json.dumps(data.classes))
         print(f"[assay] shard {stage.shard + 1}/{stage.shards}: {len(items)} images", flush=True)
 

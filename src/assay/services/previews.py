@@ -9,8 +9,8 @@ client's string: an id that is not a row, or a row whose path is not a file of t
 What is drawn depends on the rows' columns:
 - detection (``dt_bbox``/``dt_score``; ground truth from the commit's ``annotations.json``):
   the true boxes in green and the predicted boxes scoring at least ``min_score`` in red;
-- segmentation (``mask``): the true mask over the image (the evaluation keeps no predicted
-  masks, only a few worst ones inside its shards' outputs, so none is drawn);
+- segmentation (``mask``): the true mask over the image, and beside it the predicted mask
+  the evaluation kept in its rows (``pred_mask``, a PNG; older evaluations have none);
 - classification (``label``/``prediction``): the image with ``label → prediction`` below;
 - anything else whose id or file is an image of the commit: the image alone.
 """
@@ -109,6 +109,23 @@ def _open(ctx: Ctx, sha256: str, path: str) -> Any:
     return picture
 
 
+def _overlay(picture: Any, labels: Any) -> Any:
+    """Class colours blended over the picture; background (0) and ignored (255) left clear."""
+    import numpy as np
+    from PIL import Image
+
+    mask = Image.fromarray(labels.astype(np.uint8)).resize(picture.size, Image.Resampling.NEAREST)
+    classes = np.asarray(mask)
+    shown = (classes > 0) & (classes < 255)
+    palette = np.array(
+        [[(37 * k) % 256, (97 * k + 80) % 256, (173 * k + 160) % 256] for k in range(256)],
+        dtype=np.uint8,
+    )
+    base = np.asarray(picture.convert("RGB")).copy()
+    base[shown] = (base[shown] // 2 + palette[classes[shown]] // 2).astype(np.uint8)
+    return Image.fromarray(base)
+
+
 def _fit(picture: Any, size: int) -> tuple[Any, float]:
     """The picture as RGB with its longer side ``size`` (small ones enlarged without
     smoothing); the scale applied."""
@@ -191,18 +208,17 @@ def render(
 
         truth = np.asarray(_open(ctx, manifest[row["mask"]].sha256, row["mask"]))
         if truth.ndim == 2:
-            mask = Image.fromarray(truth.astype(np.uint8)).resize(
-                picture.size, Image.Resampling.NEAREST
-            )
-            labels = np.asarray(mask)
-            shown = (labels > 0) & (labels < 255)  # background and "ignore" left clear
-            palette = np.array(
-                [[(37 * k) % 256, (97 * k + 80) % 256, (173 * k + 160) % 256] for k in range(256)],
-                dtype=np.uint8,
-            )
-            base = np.asarray(picture).copy()
-            base[shown] = (base[shown] // 2 + palette[labels[shown]] // 2).astype(np.uint8)
-            picture = _caption(Image.fromarray(base), "true mask", (0, 0, 0))
+            true_view = _overlay(picture, truth)
+            kept = row.get("pred_mask")
+            if isinstance(kept, bytes):  # kept by evaluations since 2026-11-23
+                with Image.open(io.BytesIO(kept)) as found:
+                    pred_view = _overlay(picture, np.asarray(found))
+                both = Image.new("RGB", (picture.width * 2 + 4, picture.height), (255, 255, 255))
+                both.paste(true_view, (0, 0))
+                both.paste(pred_view, (picture.width + 4, 0))
+                picture = _caption(both, "true mask | predicted mask", (0, 0, 0))
+            else:
+                picture = _caption(true_view, "true mask", (0, 0, 0))
     elif "label" in row and "prediction" in row:
         right = row["label"] == row["prediction"]
         picture = _caption(

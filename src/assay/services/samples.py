@@ -60,6 +60,7 @@ def query(
     offset: int,
 ) -> dict[str, Any]:
     import duckdb
+    import pyarrow as pa
 
     ev = evaluations.get(ctx, evaluation_id)
     if ev.samples_sha256 is None:
@@ -80,7 +81,17 @@ def query(
         filt = f" WHERE {where}" if where else ""
         order = f" ORDER BY {order_by}" if order_by else ""
         total = con.execute(f"SELECT count(*) FROM samples{filt}").fetchone()
-        cur = con.execute(f"SELECT * FROM samples{filt}{order} LIMIT ? OFFSET ?", [limit, offset])
+        # Binary columns (a segmentation's predicted masks as PNG) are for the preview
+        # route, not for listing: they are filterable but never returned here.
+        binary = [
+            f'"{f.name}"'
+            for f in table.schema
+            if pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type)
+        ]
+        shown = f"* EXCLUDE ({', '.join(binary)})" if binary else "*"
+        cur = con.execute(
+            f"SELECT {shown} FROM samples{filt}{order} LIMIT ? OFFSET ?", [limit, offset]
+        )
         names = [d[0] for d in cur.description or []]
         rows = [{k: _clean(v) for k, v in zip(names, row, strict=True)} for row in cur.fetchall()]
     except duckdb.InterruptException:
