@@ -58,9 +58,12 @@ CANCELLED = -int(signal.SIGTERM)
 FAILED = 70  # the Ray task itself raised (EX_SOFTWARE): not retried
 
 _GUARD = (
-    "import os, sys\n"
+    "import os, shutil, sys\n"
+    # Not a child of the Ray worker, which Ray kills along with the worker itself.
+    "if os.fork():\n    os._exit(0)\n"
     "sys.stdin.buffer.read()\n"  # EOF: the Ray worker that started the task is gone
     "try:\n    os.killpg(int(sys.argv[1]), 9)\nexcept OSError:\n    pass\n"
+    "shutil.rmtree(sys.argv[2], ignore_errors=True)\n"
 )
 
 
@@ -140,7 +143,7 @@ def _execute(spec: dict[str, Any], key: str, sink: Any) -> tuple[int, bytes, str
     )
     guard_in, guard_out = os.pipe()
     guard = subprocess.Popen(
-        [sys.executable, "-c", _GUARD, str(proc.pid)],
+        [sys.executable, "-c", _GUARD, str(proc.pid), str(work)],
         stdin=guard_in,
         start_new_session=True,
         env={"PATH": env["PATH"]},
@@ -171,7 +174,7 @@ def _execute(spec: dict[str, Any], key: str, sink: Any) -> tuple[int, bytes, str
                 tar.add(work / "output", arcname=".")
         return code, out.getvalue(), node
     finally:
-        os.close(guard_out)  # the guard kills the worker's group, whatever is left of it
+        os.close(guard_out)  # the guard kills the worker's group and removes its directory
         guard.wait()
         shutil.rmtree(work, ignore_errors=True)
 

@@ -219,6 +219,7 @@ def test_logs_while_running_and_terminate(cluster: Cluster, server: Server, tmp_
         what="the worker and its script to stop",
     )
     _until(lambda: v.tasks()[0]["state"] == "Terminated", what="the task to end")
+    _until(lambda: not Path(match.group(2)).exists(), what="its directory on the node to go")
     assert hub.list_evaluation() == []
 
 
@@ -247,4 +248,5 @@ def test_lost_node_is_retried_and_results_land_once(
     assert "start attempt 1" in logs and "start attempt 2" in logs
     second = NODE.findall(logs)
     assert len(second) == 2 and second[0][0] != second[1][0]  # retried on the other node
+    assert not any(Path(work).exists() for _node, work in second)  # nothing left on nodes
     assert len(hub.list_evaluation("f/m")) == 1
