@@ -37,11 +37,9 @@ typecheck: install
 # The suites that run a second time on a real PostgreSQL server and a real S3-compatible
 # server (moto's), both started on loopback by the tests: storage, hub, jobs, evaluations.
 BACKED_SUITES := tests/integration/test_backends.py tests/integration/test_concurrency.py \
-	tests/integration/test_auth.py tests/integration/test_bad_input.py \
-	tests/integration/test_bad_input_rest.py tests/integration/test_large_files.py \
-	tests/integration/jobs/test_embedded.py tests/integration/jobs/test_server.py \
-	tests/integration/jobs/test_shared_database.py tests/integration/jobs/test_locations.py \
-	tests/integration/jobs/test_runtimes.py tests/integration/test_compare.py
+	tests/integration/test_large_files.py tests/integration/jobs/test_embedded.py \
+	tests/integration/jobs/test_server.py tests/integration/jobs/test_shared_database.py \
+	tests/integration/test_compare.py
 # Two test processes: much of the suite waits on servers, workers and browsers.
 PYTEST := $(VENV)/bin/pytest -q -n 2 --dist loadfile -p no:cacheprovider
 

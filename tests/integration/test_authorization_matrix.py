@@ -13,6 +13,7 @@ succeed, and the owner's object must still be there after another user's attempt
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,9 +96,35 @@ def _setup(server: Server, tmp: Path) -> World:
     return World(server, keys, m.id, d.id, ev["id"], v.data["evaluationId"])
 
 
-@pytest.fixture
-def world(home: Path, tmp_path: Path, server: Server) -> Iterator[World]:
-    yield _setup(server, tmp_path)
+@pytest.fixture(scope="module")
+def world(
+    tmp_path_factory: pytest.TempPathFactory, postgres: object, s3: object
+) -> Iterator[World]:
+    """One server and one set of alice's objects for a whole module (setting them up is
+    most of the cost); the SDK's home is private to it."""
+    from assay.core.config import get_settings
+    from assay.sdk import embedded
+    from tests.conftest import backing_env, start_server
+
+    tmp = tmp_path_factory.mktemp("world")
+    (tmp / "server-home").mkdir()
+    with pytest.MonkeyPatch.context() as mp:
+        for key in [k for k in os.environ if k.startswith("ASSAY_")]:
+            mp.delenv(key)
+        mp.setenv("ASSAY_HOME", str(tmp / "sdk-home"))
+        get_settings.cache_clear()
+        hub._client = None
+        server = start_server(tmp / "server-home", backing_env(postgres, s3))
+        try:
+            yield _setup(server, tmp)
+        finally:
+            if hub._client is not None:
+                hub._client.close()
+            hub._client = None
+            embedded.stop_all()
+            get_settings.cache_clear()
+            server.process.terminate()
+            server.process.wait(timeout=30)
 
 
 # ---- probes: (method, path template) -> (who, world) -> (path, body, params) -----------------

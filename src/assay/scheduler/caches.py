@@ -7,9 +7,9 @@ from assay.core.config import Settings
 from assay.db.models import Version
 
 
-def decode_env(settings: Settings, version: Version) -> dict[str, str]:
+def decode_env(settings: Settings, job_type: str, version: Version) -> dict[str, str]:
     dataset = version.dataset_commit_id or version.data_path_sha256
-    if not dataset or settings.decode_cache_bytes <= 0:
+    if job_type != "image-classification" or not dataset or settings.decode_cache_bytes <= 0:
         return {}
     return {
         "ASSAY_DECODE_CACHE": str(settings.home / "cache" / "decoded"),

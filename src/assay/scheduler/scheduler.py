@@ -44,6 +44,7 @@ from assay.db.models import (
 )
 from assay.scheduler import llm, outputs
 from assay.scheduler.backends import PoolBackends
+from assay.scheduler.caches import decode_env
 from assay.services import history, pools, runtimes, transitions
 from assay.services.context import Instance
 from assay.worker.spec import RESULT_FILE, STORAGE_VARIABLES, TaskSpec
@@ -555,6 +556,7 @@ class Scheduler:
                 "ASSAY_CPUS": str(threads),
                 "OMP_NUM_THREADS": str(threads),
                 **(self._llm_env(s, job, version) if task.kind != "merge" else {}),
+                **decode_env(self.instance.settings, job.type, version),
             },
         )
 
