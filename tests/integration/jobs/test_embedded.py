@@ -72,10 +72,11 @@ def test_failing_scripts_fail_with_a_reason(
 
 
 def test_timeout_stops_the_version(assets: Path) -> None:
-    v = new_job("slow", params={"sleep": 60, "early": "yes"}, timeout=1)
-    version = v.get_version("V0001").wait(timeout=60)
+    # 5 s: time to fetch the inputs (from S3 in the backed run) and report early metrics.
+    v = new_job("slow", params={"sleep": 60, "early": "yes"}, timeout=5)
+    version = v.get_version("V0001").wait(timeout=90)
     assert version.status == "TimedOut"
-    assert "timeout of 1 s" in version.data["message"]
+    assert "timeout of 5 s" in version.data["message"]
     assert version.metrics == {"seen": 1} and version.data["partial"] is True
     # The pool holds the task's CPU until its worker is gone: killed within seconds.
     deadline = time.monotonic() + 30
