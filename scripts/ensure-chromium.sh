@@ -4,22 +4,7 @@
 # Idempotent: does nothing when Chromium is there, else installs Debian's package.
 set -euo pipefail
 CHROMIUM=${ASSAY_CHROMIUM:-/usr/bin/chromium}
-if [ -x "$CHROMIUM" ]; then
-    exit 0
-fi
+[ -x "$CHROMIUM" ] && exit 0
 echo "ensure-chromium: $CHROMIUM is missing; installing Debian's chromium package" >&2
-if [ "$(id -u)" -eq 0 ]; then
-    SUDO=""
-elif command -v sudo >/dev/null 2>&1; then
-    SUDO="sudo -n"
-else
-    echo "ensure-chromium: not root and no sudo: install it with 'apt-get install -y chromium'" >&2
-    exit 1
-fi
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -q
-$SUDO apt-get install -y -q --no-install-recommends chromium fonts-liberation
-if [ ! -x "$CHROMIUM" ]; then
-    echo "ensure-chromium: installed, but $CHROMIUM is still missing" >&2
-    exit 1
-fi
+bash "$(dirname "$0")/debian-install.sh" chromium fonts-liberation
+[ -x "$CHROMIUM" ] || { echo "ensure-chromium: installed, but $CHROMIUM is still missing" >&2; exit 1; }

@@ -132,21 +132,20 @@ def world(
 Probe = Callable[[str, World], tuple[str, Any, dict[str, Any]]]
 
 
+def _made(w: World, path: str, body: dict[str, Any]) -> Any:
+    """Something alice creates for one probe (a fresh target a caller may destroy)."""
+    with w.as_alice() as c:
+        r = c.post(path, json=body)
+        assert r.status_code == 201, r.text
+        return r.json()
+
+
 def _job_version(w: World) -> str:
-    """A new version of alice's job (queued or done); its name."""
-    body: dict[str, Any] = {"params": {"x": 1}}
-    with w.as_alice() as c:
-        r = c.post("/jobs/j/versions", json=body)
-        assert r.status_code == 201, r.text
-        return str(r.json()["name"])
+    return str(_made(w, "/jobs/j/versions", {"params": {"x": 1}})["name"])
 
 
-def _asset(w: World, kind: str = "model") -> str:
-    with w.as_alice() as c:
-        folder = "f" if kind == "model" else "d"
-        r = c.post("/assets", json={"type": kind, "folder": folder, "name": fresh("a")})
-        assert r.status_code == 201, r.text
-        return str(r.json()["id"])
+def _asset(w: World) -> str:
+    return str(_made(w, "/assets", {"type": "model", "folder": "f", "name": fresh("a")})["id"])
 
 
 def _own(who: str) -> bool:
@@ -408,66 +407,36 @@ PROBES: dict[tuple[str, str], Probe] = {
 
 
 def _fresh_folder(w: World) -> str:
-    name = fresh("ff")
-    with w.as_alice() as c:
-        assert c.post("/folders", json={"type": "model", "name": name}).status_code == 201
-    return name
+    return str(_made(w, "/folders", {"type": "model", "name": fresh("ff")})["name"])
 
 
 def _branch(w: World) -> str:
-    name = fresh("br")
-    with w.as_alice() as c:
-        r = c.post(f"/assets/{w.model_id}/branches", json={"name": name})
-        assert r.status_code == 201, r.text
-    return name
+    return str(_made(w, f"/assets/{w.model_id}/branches", {"name": fresh("br")})["name"])
 
 
 def _tag(w: World) -> str:
-    name = fresh("tg")
-    with w.as_alice() as c:
-        assert c.post(f"/assets/{w.model_id}/tags", json={"name": name}).status_code == 201
-    return name
+    return str(_made(w, f"/assets/{w.model_id}/tags", {"name": fresh("tg")})["name"])
 
 
 def _evaluation(w: World) -> str:
-    with w.as_alice() as c:
-        r = c.post("/evaluations", json={"model": "f/m", "dataset": "d/ds", "metrics": {"a": 1}})
-        assert r.status_code == 201, r.text
-        return str(r.json()["id"])
+    body = {"model": "f/m", "dataset": "d/ds", "metrics": {"a": 1}}
+    return str(_made(w, "/evaluations", body)["id"])
 
 
 def _job(w: World) -> str:
     name = fresh("jj")
-    with w.as_alice() as c:
-        r = c.post(
-            "/jobs",
-            json={
-                "name": name,
-                "model": "f/m",
-                "dataset": "d/ds",
-                "code": "c/e",
-                "launch": "eval.py",
-            },
-        )
-        assert r.status_code == 201, r.text
+    body = {"model": "f/m", "dataset": "d/ds", "code": "c/e", "launch": "eval.py"}
+    _made(w, "/jobs", {"name": name, **body})
     return name
 
 
 def _endpoint(w: World) -> str:
-    name = fresh("ep")
-    with w.as_alice() as c:
-        body = {"name": name, "baseUrl": "http://127.0.0.1:9/v1", "model": "x"}
-        assert c.post("/endpoints", json=body).status_code == 201
-    return name
+    body = {"name": fresh("ep"), "baseUrl": "http://127.0.0.1:9/v1", "model": "x"}
+    return str(_made(w, "/endpoints", body)["name"])
 
 
 def _runtime(w: World) -> str:
-    name = fresh("rt")
-    with w.as_alice() as c:
-        assert (
-            c.post("/runtimes", json={"name": name, "requirements": "numpy\n"}).status_code == 201
-        )
-    return name
+    return str(_made(w, "/runtimes", {"name": fresh("rt"), "requirements": "numpy\n"})["name"])
 
 
 def _routes(w: World) -> list[tuple[str, str, str]]:

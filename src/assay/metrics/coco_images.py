@@ -66,9 +66,7 @@ def match_image(gts: list[dict[str, Any]], dets: list[dict[str, Any]]) -> dict[s
         out["dt_match"] += _bits(hit)
         out["dt_ignore"] += _bits(skip)
         out["gt_category"] += [cat] * int(np.count_nonzero(~ignored))
-    return {k: out.get(k, []) for k in ("dt_category", "dt_score", "dt_match", "dt_ignore")} | {
-        "gt_category": out.get("gt_category", [])
-    }
+    return {k: out.get(k, []) for k in COLUMNS}
 
 
 def _bits(flags: NDArray[np.bool_]) -> list[int]:

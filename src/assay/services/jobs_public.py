@@ -30,11 +30,9 @@ def version_public(ctx: Ctx, job: Job, versions: list[Version]) -> list[dict[str
         else {}
     )
     pool_names = dict(ctx.session.execute(select(Pool.id, Pool.name)).all())
-    runtime_refs = {
-        rid: runtimes.ref_of(ctx.session, rid)
-        for rid in {v.runtime_version_id for v in versions}
-        if rid
-    }
+    runtime_refs = runtimes.refs_of(
+        ctx.session, {v.runtime_version_id for v in versions if v.runtime_version_id}
+    )
     positions = jobs.queue_positions(ctx, versions)
     return [
         {

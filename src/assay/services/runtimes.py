@@ -114,16 +114,16 @@ def resolve(ctx: Ctx, ref: str) -> RuntimeVersion:
     return found
 
 
-def ref_of(session: Session, version_id: str | None) -> str | None:
-    """``NAME:N`` of a runtime version."""
-    if version_id is None:
-        return None
-    row = session.execute(
-        select(Runtime.name, RuntimeVersion.number)
-        .join(RuntimeVersion, RuntimeVersion.runtime_id == Runtime.id)
-        .where(RuntimeVersion.id == version_id)
-    ).first()
-    return f"{row[0]}:{row[1]}" if row else None
+def refs_of(session: Session, version_ids: set[str]) -> dict[str, str]:
+    """``NAME:N`` of each runtime version, in one query."""
+    if not version_ids:
+        return {}
+    rows = session.execute(
+        select(RuntimeVersion.id, Runtime.name, RuntimeVersion.number)
+        .join(Runtime, RuntimeVersion.runtime_id == Runtime.id)
+        .where(RuntimeVersion.id.in_(version_ids))
+    ).all()
+    return {vid: f"{name}:{number}" for vid, name, number in rows}
 
 
 def spec_of(session: Session, version_id: str) -> dict[str, Any]:
@@ -131,7 +131,7 @@ def spec_of(session: Session, version_id: str) -> dict[str, Any]:
     found = session.get(RuntimeVersion, version_id)
     assert found is not None
     return {
-        "ref": ref_of(session, version_id),
+        "ref": refs_of(session, {version_id})[version_id],
         "key": found.key,
         "python": found.python,
         "requirements": found.requirements,
