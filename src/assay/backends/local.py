@@ -38,6 +38,9 @@ class LocalBackend:
             "LANG": "C.UTF-8",
             "PYTHONUNBUFFERED": "1",
             "HOME": spec.workdir,
+            # The worker stops itself (and its script) once this process is gone: a server
+            # killed with -9 leaves no task running on as a duplicate of its retry.
+            "ASSAY_PARENT_PID": str(os.getpid()),
         }
         with open(log_path, "ab") as log:
             proc = subprocess.Popen(

@@ -17,7 +17,6 @@ import math
 import os
 import shutil
 import socket
-import stat
 import threading
 import time
 import uuid
@@ -45,6 +44,10 @@ from assay.db.models import (
 from assay.scheduler import llm, outputs
 from assay.scheduler.backends import PoolBackends
 from assay.scheduler.caches import decode_env
+from assay.scheduler.faults import failure as _failure
+from assay.scheduler.faults import pid_alive as _pid_alive
+from assay.scheduler.faults import stale
+from assay.scheduler.workdir import private_root as _private_root
 from assay.services import history, pools, runtimes, transitions
 from assay.services.context import Instance
 from assay.worker.spec import RESULT_FILE, STORAGE_VARIABLES, TaskSpec
@@ -63,6 +66,7 @@ class Running:
     started: float
     cancelled: bool = False
     backend: Backend | None = None  # the one that started it (None: the scheduler's own)
+    attempt: int = 0  # the task's attempt this run is: a later one in the database = stale
 
 
 def version_label(job: Job, v: Version) -> str:
@@ -106,7 +110,8 @@ class Scheduler:
                 (run.backend or self.backend).cancel(run.handle)
                 task = s.get(Task, run.task_id)
                 version = s.get(Version, run.version_id)
-                if task is not None and version is not None:
+                if version is not None and not stale(task, self.id, run.attempt):
+                    assert task is not None
                     self._retry_or_fail(s, version, task, "its scheduler was stopped")
             self._running.clear()
             s.execute(delete(SchedulerLease).where(SchedulerLease.id == self.id))
@@ -210,16 +215,17 @@ class Scheduler:
         with self.instance.db.session() as s:
             task = s.get(Task, run.task_id)
             version = s.get(Version, run.version_id)
-            if task is not None:
-                task.state = State.FAILED
-                task.finished_at = utcnow()
-                task.message = message[:8000]
+            if task is None or stale(task, self.id, run.attempt):
+                return
+            task.state = State.FAILED
+            task.finished_at = utcnow()
+            task.message = message[:8000]
             if version is not None and version.state == State.RUNNING:
                 self._end(s, version, State.FAILED, message)
 
     def _watch_one(self, run: Running) -> None:
         with self.instance.db.session() as s:
-            version = s.get(Version, run.version_id)
+            version = None if self._stop_stale(s, run) else s.get(Version, run.version_id)
             if version is None or version.state in FINAL:
                 if not run.cancelled:  # terminated (or deleted) while running
                     (run.backend or self.backend).cancel(run.handle)
@@ -249,7 +255,7 @@ class Scheduler:
         with self.instance.db.session() as s:
             version = s.get(Version, run.version_id)
             task = s.get(Task, run.task_id)
-            if version is None or task is None:
+            if version is None or task is None or stale(task, self.id, run.attempt):
                 self._running.pop(run.task_id, None)
                 self._cleanup(run.workdir, debug=False)
                 return
@@ -284,6 +290,17 @@ class Scheduler:
             debug = version.debug
         self._running.pop(run.task_id, None)  # only once its end is recorded
         self._cleanup(run.workdir, debug=debug)
+
+    def _stop_stale(self, s: Session, run: Running) -> bool:
+        """Whether another scheduler took this run's task over (this one looked dead); if so
+        the run is stopped and, when it ends, writes nothing: the current attempt owns it."""
+        if not stale(s.get(Task, run.task_id), self.id, run.attempt):
+            return False
+        if not run.cancelled:
+            log.warning("task %s attempt %d was taken over; stopping it", run.task_id, run.attempt)
+            (run.backend or self.backend).cancel(run.handle)
+            run.cancelled = True
+        return True
 
     def _shard_done(self, s: Session, task: Task, output: Path) -> None:
         """Keep a shard's outputs in storage; the last shard to finish releases the merge."""
@@ -462,8 +479,16 @@ class Scheduler:
                 return
             task.pid, task.host, task.handle = handle.pid, handle.host, handle.id or None
             version.workdir = str(workdir)
+            attempt = task.attempts
         self._running[task_id] = Running(
-            task_id, version_id, handle, workdir, log_path, time.monotonic(), backend=backend
+            task_id,
+            version_id,
+            handle,
+            workdir,
+            log_path,
+            time.monotonic(),
+            backend=backend,
+            attempt=attempt,
         )
 
     def _llm_env(self, s: Session, job: Job, version: Version) -> dict[str, str]:
@@ -559,40 +584,3 @@ class Scheduler:
                 **decode_env(self.instance.settings, job.type, version),
             },
         )
-
-
-def _failure(code: int, result: dict[str, object]) -> tuple[bool, str]:
-    """Whether a task that ended badly lost its worker (retried) or failed by itself."""
-    if code < 0:
-        return True, f"worker killed by signal {-code}"
-    if result.get("signal"):
-        return True, f"script killed by signal {result['signal']}"
-    if result.get("message"):  # the worker said why (e.g. its runtime did not install)
-        return False, str(result["message"])
-    if not result:
-        return False, f"worker ended with code {code} before running the script"
-    return False, f"the script exited with code {code}"
-
-
-def _private_root(root: Path) -> None:
-    """The work root is a predictable name in a shared temporary directory: make sure it is a
-    real directory of ours that nobody else can enter, not something planted there."""
-    root.mkdir(mode=0o700, parents=True, exist_ok=True)
-    info = os.lstat(root)
-    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
-        raise InvalidInput(
-            f"work directory {root} is not a directory owned by this user; set "
-            "ASSAY_WORK_DIR to a private directory"
-        )
-    if info.st_mode & 0o077:
-        os.chmod(root, 0o700)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

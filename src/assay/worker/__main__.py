@@ -15,6 +15,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -157,7 +158,24 @@ def run(spec: TaskSpec) -> int:
     return 128 - code if code < 0 else code
 
 
+def watch_parent(parent: int, interval: float = 0.5) -> None:
+    """Once ``parent`` (the scheduler's process) is gone, kill this process group: the worker
+    and the script. A scheduler that comes back retries the task; a run left behind would be
+    a duplicate of that retry, holding resources nobody accounts for."""
+
+    def loop() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval)
+        print("[assay] the scheduler's process is gone; stopping this task", flush=True)
+        os.killpg(os.getpgid(0), signal.SIGKILL)
+
+    threading.Thread(target=loop, name="assay-parent-watch", daemon=True).start()
+
+
 def main() -> None:
+    parent = os.environ.pop("ASSAY_PARENT_PID", "")
+    if parent.isdigit():
+        watch_parent(int(parent))
     path = Path(sys.argv[1])
     spec = TaskSpec(**json.loads(path.read_text()))
     path.unlink()  # the script must not find where storage lives
