@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from assay import __version__
 from assay.api import errors
 from assay.api.deps import require_rule, rule
+from assay.api.idempotency import Idempotency
 from assay.api.limits import BodyLimit
 from assay.api.routes import (
     assets,
@@ -116,5 +117,7 @@ def create_app(state: Instance, services: Sequence[Service] = ()) -> FastAPI:
 
     app.include_router(api)
     app.include_router(console.router())  # last: its catch-all serves the web console
+    # Inside the body limit: a create's body is bounded before it is read and hashed.
+    app.add_middleware(Idempotency, schema=app.openapi)
     app.add_middleware(BodyLimit, max_bytes=state.settings.max_json_bytes)
     return app

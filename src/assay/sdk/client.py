@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +19,9 @@ from assay.core.errors import BY_STATUS, FAMILIES, AssayError, ConnectionFailed,
 
 API_PREFIX = "/api/v1"
 CHUNK = 1024 * 1024
+# Attempts after the first, on a timeout or a lost connection (and while the server says an
+# earlier attempt with the same Idempotency-Key is still in progress): 0.5 s, 1 s, 2 s apart.
+RETRIES = 3
 Progress = Callable[[int], None]
 
 
@@ -67,6 +72,16 @@ def raise_for(response: httpx.Response) -> None:
         raise family(f"server answered {response.status_code}: {response.text[:200]}") from None
 
 
+def _in_progress(response: httpx.Response) -> bool:
+    """The server's answer to a retry that arrived while the first attempt still runs."""
+    if response.status_code != 409:
+        return False
+    try:
+        return bool(response.json()["error"]["details"].get("in_progress"))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return False
+
+
 def file_digest(path: Path, progress: Progress | None = None) -> tuple[str, int]:
     digest, size = hashlib.sha256(), 0
     with open(path, "rb") as f:
@@ -88,21 +103,24 @@ class Client:
         *,
         source: str = "sdk",
         settings: Settings | None = None,
+        timeout: float | None = None,
+        retries: int = RETRIES,
     ) -> None:
         self.settings = settings or get_settings()
         self.source = source
+        self.retries = retries
         if host is None and api_key is None:
             creds = load_credentials(self.settings)
             if creds is not None:
                 host, api_key = creds.host, creds.api_key
-        timeout = httpx.Timeout(60.0, read=600.0)
+        limits = httpx.Timeout(60.0, read=600.0) if timeout is None else httpx.Timeout(timeout)
         if host:
             if not api_key:
                 raise InvalidInput("an API key is needed to use a remote server (--api-key)")
             self.host: str | None = host.rstrip("/")
             self._http = httpx.Client(
                 base_url=self.host + API_PREFIX,
-                timeout=timeout,
+                timeout=limits,
                 headers={"Authorization": f"Bearer {api_key}"},
             )
         else:
@@ -113,7 +131,7 @@ class Client:
             self._http = httpx.Client(
                 transport=httpx.HTTPTransport(uds=server.socket_path),
                 base_url="http://embedded" + API_PREFIX,
-                timeout=timeout,
+                timeout=limits,
             )
 
     @property
@@ -123,14 +141,29 @@ class Client:
     def close(self) -> None:
         self._http.close()
 
-    def request(self, method: str, path: str, **kwargs: Any) -> Any:
-        try:
-            response = self._http.request(method, path, **kwargs)
-        except httpx.TransportError as exc:
-            where = self.host or "the embedded instance"
-            raise ConnectionFailed(f"cannot reach {where}: {exc}") from None
-        raise_for(response)
-        return response.json()
+    def request(self, method: str, path: str, *, retry: bool | None = None, **kwargs: Any) -> Any:
+        """Send one request. A request that may safely be sent again (a GET, or a create that
+        carries an Idempotency-Key, which the server answers once) is retried after a
+        timeout or a lost connection."""
+        if retry is None:
+            retry = method == "GET"
+        attempt = 0
+        while True:
+            try:
+                response = self._http.request(method, path, **kwargs)
+            except httpx.TransportError as exc:
+                if retry and attempt < self.retries:
+                    attempt += 1
+                    time.sleep(0.5 * 2 ** (attempt - 1))
+                    continue
+                where = self.host or "the embedded instance"
+                raise ConnectionFailed(f"cannot reach {where}: {exc}") from None
+            if retry and attempt < self.retries and _in_progress(response):
+                attempt += 1
+                time.sleep(0.5 * 2 ** (attempt - 1))
+                continue
+            raise_for(response)
+            return response.json()
 
     def get(self, path: str, **params: Any) -> Any:
         clean = {k: v for k, v in params.items() if v is not None}
@@ -141,7 +174,11 @@ class Client:
         # while the server refuses them with a clear InvalidInput (one rule, in one place).
         content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
         headers = {"Content-Type": "application/json"}
-        return self.request(method, path, content=content, headers=headers)
+        # One key per call, the same on each of its retries: the server creates at most once.
+        # (PUTs replace a whole object, so sending one again is harmless.)
+        if method == "POST":
+            headers["Idempotency-Key"] = uuid.uuid4().hex
+        return self.request(method, path, retry=True, content=content, headers=headers)
 
     def put(self, path: str, body: Any) -> Any:
         return self.post(path, body, method="PUT")
