@@ -13,6 +13,15 @@ How a task flows:
 - Logs: the task sends its worker's output in chunks to a log-sink actor (no CPU, pinned to
   the head node); the backend drains it on each poll and appends to the task's local log
   file, which ``assay logs`` reads as for a local task.
+- Runtimes: a version's runtime reaches the node as the Ray task's own ``runtime_env`` (Ray's
+  ``uv`` field: the runtime's requirements lines). Each node's Ray agent builds it once per
+  runtime version and caches it (a copy of the node's Python environment plus the
+  requirements, so Assay stays importable), the task's worker then runs in it and builds
+  nothing more. A runtime that does not install ends Ray's ``RuntimeEnvSetupError``: the
+  version fails with the installer's message, not retried. A runtime for another Python than
+  the cluster's (Ray Client insists the server's and the cluster's match) cannot be a Ray
+  environment: the node's worker builds it with uv in a per-node cache instead, as the local
+  backend does.
 - Results: when the worker ends, the task returns its exit code and a tar of its output
   directory; the backend unpacks it into the task's work directory on the server, where the
   scheduler reads results exactly as for a local task (shard outputs then go to storage).
@@ -45,7 +54,7 @@ from typing import Any
 
 from assay.backends.base import Handle
 from assay.core.errors import InvalidInput
-from assay.worker.spec import TaskSpec
+from assay.worker.spec import RESULT_FILE, TaskSpec
 
 ADDRESS = re.compile(r"^(?:ray://)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$")
 LOG_FLUSH = 0.25  # seconds between log chunks sent by a task
@@ -56,6 +65,8 @@ log = logging.getLogger("assay.ray")
 LOST = -int(signal.SIGKILL)  # the worker or its node was lost: retried
 CANCELLED = -int(signal.SIGTERM)
 FAILED = 70  # the Ray task itself raised (EX_SOFTWARE): not retried
+BAD_RUNTIME = 78  # the runtime's environment did not install (EX_CONFIG), as the worker's
+TAIL = 3000  # characters of the installer's output kept in a version's message
 
 _GUARD = (
     "import os, shutil, sys\n"
@@ -120,7 +131,8 @@ def _execute(spec: dict[str, Any], key: str, sink: Any) -> tuple[int, bytes, str
 
     send(f"[assay] on Ray node {node} ({socket.gethostname()}), in {work}\n".encode())
     spec = {**spec, "workdir": str(work)}
-    if spec.get("runtime"):  # runtimes are built once per node, in its own cache
+    if spec.get("runtime") and not spec["runtime"].get("provided"):
+        # Not a Ray runtime_env (another Python): the worker builds it once per node.
         spec["runtime_cache"] = os.path.join(tempfile.gettempdir(), "assay-runtimes")
     spec_path = work / "spec.json"
     fd = os.open(spec_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -179,11 +191,41 @@ def _execute(spec: dict[str, Any], key: str, sink: Any) -> tuple[int, bytes, str
         shutil.rmtree(work, ignore_errors=True)
 
 
+def runtime_env(runtime: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The Ray ``runtime_env`` of a runtime version; None where Ray cannot provide it (no
+    runtime, or another Python than the cluster's)."""
+    if runtime is None:
+        return None
+    python = runtime.get("python")
+    if python and python != f"{sys.version_info[0]}.{sys.version_info[1]}":
+        return None
+    lines = [line for line in str(runtime["requirements"]).splitlines() if line.strip()]
+    # Ray writes the lines back into a requirements file for ``uv pip install -r``, so options
+    # (--index-url, --find-links, --no-index) keep working; its URI is a hash of this dict,
+    # so each runtime version is one environment per node.
+    return {"uv": {"packages": lines}}
+
+
+def setup_failure(runtime: dict[str, Any], error: Exception) -> str:
+    """A version's message for a runtime_env that Ray could not set up: the installer's own
+    output where Ray's report carries it (``Last N lines of stdout:``), else Ray's last line."""
+    text = str(error)
+    m = re.search(r"Last \d+ lines of stdout:\n(.*)", text, re.S)
+    if m:
+        said = "\n".join(line.strip() for line in m.group(1).splitlines() if line.strip())
+        what = "installing the requirements failed"
+    else:
+        said = next((ln for ln in reversed(text.splitlines()) if ln.strip()), text).strip()
+        what = "Ray could not set up its environment"
+    return f"runtime {runtime['ref']}: {what}: {said[-TAIL:]}"
+
+
 @dataclass
 class _Task:
     ref: Any
     log_path: Path
     output: Path
+    runtime: dict[str, Any] | None = None
 
 
 class RayBackend:
@@ -252,6 +294,12 @@ class RayBackend:
         output.mkdir(parents=True, exist_ok=True)
         log_path.parent.mkdir(parents=True, exist_ok=True)
         key = uuid.uuid4().hex
+        task_spec = spec.to_dict()
+        env = runtime_env(spec.runtime)
+        if env is not None and spec.runtime is not None:  # the worker must not build it again
+            task_spec["runtime"] = {**spec.runtime, "provided": True}
+            said = f"[assay] runtime {spec.runtime['ref']} is this task's Ray runtime_env\n"
+            _append(log_path, said.encode())
         with self._lock, self._connect():
             ref = self._remote.options(
                 num_cpus=spec.cpus,
@@ -261,8 +309,9 @@ class RayBackend:
                 retry_exceptions=False,
                 scheduling_strategy="SPREAD",
                 name=f"assay-{spec.env.get('ASSAY_JOB', 'task')}",
-            ).remote(spec.to_dict(), key, self._sink)
-            self._tasks[key] = _Task(ref, log_path, output)
+                **({"runtime_env": env} if env is not None else {}),
+            ).remote(task_spec, key, self._sink)
+            self._tasks[key] = _Task(ref, log_path, output, spec.runtime)
         return Handle(pid=0, host=f"ray:{self.address}", id=key)
 
     def poll(self, handle: Handle) -> int | None:
@@ -285,6 +334,12 @@ class RayBackend:
                         code, tar = got[0], got[1]
                     except rex.TaskCancelledError:
                         code, tar = CANCELLED, b""
+                    except rex.RuntimeEnvSetupError as exc:  # not retried: it would fail again
+                        code, tar = BAD_RUNTIME, b""
+                        _append(task.log_path, f"[assay] {exc}\n".encode())
+                        message = setup_failure(task.runtime or {"ref": "?"}, exc)
+                        _append(task.log_path, f"[assay] {message}\n".encode())
+                        (task.output / RESULT_FILE).write_text(json.dumps({"message": message}))
                     except rex.RayTaskError as exc:  # _execute itself failed
                         code, tar = FAILED, b""
                         _append(task.log_path, f"[assay] the Ray task failed: {exc}\n".encode())

@@ -51,7 +51,10 @@ def _base_paths(python: Path) -> list[str]:
 
 
 def ensure(runtime: dict[str, Any], root: Path) -> Path:
-    """The interpreter of ``runtime``'s environment, built now if it is not cached."""
+    """The interpreter of ``runtime``'s environment, built now if it is not cached; with
+    ``provided``, the backend already runs this worker in it (Ray's runtime_env)."""
+    if runtime.get("provided"):
+        return Path(sys.executable)
     from uv import find_uv_bin
 
     key = str(runtime["key"])

@@ -50,7 +50,8 @@ class TaskSpec:
     # only, from this file (deleted once read), never in any process's environment.
     storage_env: dict[str, str] = field(default_factory=dict)
     # The runtime version to run in ({"ref", "key", "python", "requirements"}), built or
-    # found under runtime_cache; None: Assay's own environment.
+    # found under runtime_cache (with "provided": True the backend already runs the worker
+    # in it, Ray's runtime_env); None: Assay's own environment.
     runtime: dict[str, Any] | None = None
     runtime_cache: str = ""
 

@@ -1,6 +1,7 @@
 """The Ray backend on a real local Ray cluster: a head node (no CPUs of its own: it runs the
 Ray Client server and the log sink) and two worker nodes of one CPU each, every node its own
-`ray start` process group on loopback, so a test can kill one node whole."""
+`ray start` process group on loopback, so a test can kill one node whole. Runtimes reach
+the nodes as Ray's own runtime_env (uv), each built by the node's Ray agent."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ from assay import errors, hub
 from tests.conftest import Server, free_port
 from tests.integration.evaluators.helpers import commit_dir, digits_prepare
 from tests.integration.jobs.conftest import make_assets, new_job
+from tests.integration.jobs.test_runtimes import SCRIPT as RUNTIME_SCRIPT
+from tests.integration.jobs.test_runtimes import _wheel
 
 RAY = str(Path(sys.executable).parent / "ray")
 NODE = re.compile(r"\[assay\] on Ray node ([0-9a-f]+) \(.*\), in (\S+)")
@@ -99,6 +102,7 @@ def cluster() -> Iterator[Cluster]:
         RAY_health_check_period_ms="1000",
         RAY_health_check_timeout_ms="3000",
         RAY_health_check_failure_threshold="5",
+        RUNTIME_ENV_RETRY_TIMES="1",  # a runtime that does not install is tried once
     )
     port, client = free_port(), free_port()
     c = Cluster(f"ray://127.0.0.1:{client}", env, temp)
@@ -250,3 +254,54 @@ def test_lost_node_is_retried_and_results_land_once(
     assert len(second) == 2 and second[0][0] != second[1][0]  # retried on the other node
     assert not any(Path(work).exists() for _node, work in second)  # nothing left on nodes
     assert len(hub.list_evaluation("f/m")) == 1
+
+
+def test_runtimes_are_ray_runtime_envs(cluster: Cluster, server: Server, tmp_path: Path) -> None:
+    """A runtime with a pinned package the base environment lacks is importable by a job on
+    the Ray pool, in the environment Ray's agent built (the worker builds none of its own);
+    one that cannot install fails its version with the installer's message, once."""
+    hub.login(host=server.url, api_key=server.admin_key)
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "run.py").write_text(RUNTIME_SCRIPT)
+    (src / "a.txt").write_text("a")
+    for kind, name, file in (("model", "m", "a.txt"), ("dataset", "d", "a.txt")):
+        hub.create_folder(type_=kind, name="f").create_asset(name=name).create_commit(
+            message=kind, add=[str(src / file)]
+        )
+    hub.create_folder(type_="code", name="s").create_asset(name="e").create_commit(
+        message="c", add=[str(src / "run.py")]
+    )
+    wheels = _wheel(tmp_path / "wheels", 0.25)
+    hub.create_runtime("tiny", f"--no-index\n--find-links {wheels}\nassaytiny==1.0\n")
+    hub.create_runtime("broken", "--no-index\nno-such-package-anywhere==9.9\n")
+    _ray_pool(cluster)
+
+    def job(name: str, runtime: str) -> hub.Version:
+        return hub.create_job(
+            name=name,
+            model="f/m",
+            dataset="f/d",
+            code="s/e",
+            launch="run.py",
+            runtime=runtime,
+            pool="ray",
+        ).get_version("V0001")
+
+    good, bad = job("good", "tiny"), job("bad", "broken")  # on the two nodes at once
+    for v in (good, bad):
+        v.wait(timeout=600)
+    assert good.status == "Completed", good.data["message"] + good.logs()
+    assert good.metrics == {"tiny": 0.25} and good.data["runtime"] == "tiny:1"
+    logs = good.logs()
+    assert "runtime tiny:1 is this task's Ray runtime_env" in logs
+    assert "in runtime tiny:1" in logs and "building runtime" not in logs
+    imported = re.search(r"assaytiny from (\S+)", logs)
+    assert imported is not None and "/runtime_resources/uv/" in imported.group(1), logs
+
+    assert bad.status == "Failed"
+    message = bad.data["message"]
+    assert message.startswith("runtime broken:1: installing the requirements failed"), message
+    assert "no-such-package-anywhere" in message
+    assert bad.data["runtime"] == "broken:1"
+    assert bad.tasks()[0]["attempts"] == 1  # not retried: it would fail the same way
