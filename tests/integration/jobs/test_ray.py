@@ -89,8 +89,9 @@ def _logs(cluster: Cluster) -> str:
     )
 
 
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[Cluster]:
+def start_cluster(workers: int = 2, cpus: int = 1) -> Cluster:
+    """A head node (no CPUs) and ``workers`` nodes of ``cpus`` CPUs on loopback (the bench
+    starts one too)."""
     temp = tempfile.mkdtemp(prefix="assay-ray-test-", dir="/tmp")  # short: Ray's socket paths
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ASSAY_", "RAY_"))}
     env.update(
@@ -119,14 +120,24 @@ def cluster() -> Iterator[Cluster]:
             "--num-cpus=0",
             *common,
         )
-        for _ in range(2):  # one at a time: joining is the slow part on two cores
+        for _ in range(workers):  # one at a time: joining is the slow part on two cores
             _node(
                 c,
                 f"--address=127.0.0.1:{port}",
                 f"--dashboard-agent-listen-port={free_port()}",
-                "--num-cpus=1",
+                f"--num-cpus={cpus}",
                 *common,
             )
+    except BaseException:
+        c.stop()
+        raise
+    return c
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Cluster]:
+    c = start_cluster()
+    try:
         yield c
     finally:
         c.stop()
