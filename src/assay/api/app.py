@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Protocol
 
+import anyio.to_thread
 from fastapi import APIRouter, Depends, FastAPI
 
 from assay import __version__
@@ -40,6 +41,9 @@ from assay.services.context import Instance
 from assay.storage.blobs import BlobStore
 
 API_PREFIX = "/api/v1"
+# Worker threads for the sync routes: more than the concurrent requests expected (the load
+# test runs 50 clients), so a request holding a session always finds a thread.
+THREADS = 256
 
 
 def open_state(settings: Settings, *, local_user: str | None) -> Instance:
@@ -75,6 +79,12 @@ def _private(path: Path) -> None:
 def create_app(state: Instance, services: Sequence[Service] = ()) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # A request holds its database session (on SQLite, the write lock) from the
+        # authentication dependency to the end of its handler, two hops in the thread pool:
+        # with anyio's default 40 threads, 50 clients could hold every thread waiting for a
+        # connection or the lock, and the holder never get one (found by the load test).
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        limiter.total_tokens = max(limiter.total_tokens, THREADS)
         # Started and stopped with the server itself, so a SIGTERM that ends uvicorn also
         # stops the scheduler cleanly (its running tasks are queued again, not orphaned).
         for service in services:

@@ -30,6 +30,7 @@ from typing import Any
 import anyio
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -56,6 +57,10 @@ class Stored:
 
 
 class Busy(Exception):
+    pass
+
+
+class NotSignedIn(Exception):
     pass
 
 
@@ -114,10 +119,7 @@ class Idempotency:
             if not message.get("more_body", False):
                 break
         state: Instance = scope["app"].state.assay
-        user_id = await run_in_threadpool(_user_id, state, Headers(scope=scope))
-        if user_id is None:  # not signed in: the route itself answers 401
-            await self.app(scope, _replay(bytes(body), receive), send)
-            return
+        headers = Headers(scope=scope)
         fingerprint = _fingerprint(scope, bytes(body))
         purge = time.monotonic() - self._purged_at > _PURGE_EVERY_S
         if purge:
@@ -126,9 +128,12 @@ class Idempotency:
         while True:
             try:
                 claim = await run_in_threadpool(
-                    _claim, state, user_id, key, fingerprint, scope, purge
+                    _claim, state, headers, key, fingerprint, scope, purge
                 )
                 break
+            except NotSignedIn:  # the route itself answers 401
+                await self.app(scope, _replay(bytes(body), receive), send)
+                return
             except Busy:
                 if time.monotonic() > deadline:
                     await _error(
@@ -201,30 +206,30 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return again
 
 
-def _user_id(state: Instance, headers: Headers) -> str | None:
-    """The caller's user id, by the same rules as the routes' authentication; None when the
-    request is not signed in (the route refuses it)."""
+def _user_id(state: Instance, session: Session, headers: Headers) -> str:
+    """The caller's user id, by the same rules as the routes' authentication."""
     key = headers.get("authorization", "")
     api_key = key[7:].strip() if key.lower().startswith("bearer ") else headers.get("x-api-key")
-    with state.db.session() as session:
-        if api_key:
-            user = users.authenticate(session, api_key)
-            return user.id if user is not None else None
-        if state.local_user is not None:
-            user, _ = users.ensure_user(session, state.local_user, admin=True)
+    if api_key:
+        user = users.authenticate(session, api_key)
+        if user is not None:
             return user.id
-    return None
+    elif state.local_user is not None:
+        user, _ = users.ensure_user(session, state.local_user, admin=True)
+        return user.id
+    raise NotSignedIn
 
 
 def _claim(
-    state: Instance, user_id: str, key: str, fingerprint: str, scope: Scope, purge: bool
+    state: Instance, headers: Headers, key: str, fingerprint: str, scope: Scope, purge: bool
 ) -> Stored | str | None:
     """Claim ``key`` for this request: its id when claimed, the stored response of an earlier
     identical request, None when the key was used with another request; raises Busy while
-    the earlier request is still running."""
+    the earlier request is still running, NotSignedIn for a request without a valid key."""
     for _ in range(5):
         try:
-            with state.db.session() as session:
+            with state.db.session() as session:  # one transaction: who, then the claim
+                user_id = _user_id(state, session, headers)
                 now = utcnow()
                 if purge:
                     session.execute(
