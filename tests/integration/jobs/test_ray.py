@@ -22,6 +22,7 @@ import psutil
 import pytest
 
 from assay import errors, hub
+from assay.backends import ray as ray_backend
 from tests.conftest import Server, free_port
 from tests.integration.evaluators.helpers import commit_dir, digits_prepare
 from tests.integration.jobs.conftest import make_assets, new_job
@@ -316,3 +317,19 @@ def test_runtimes_are_ray_runtime_envs(cluster: Cluster, server: Server, tmp_pat
     assert "no-such-package-anywhere" in message
     assert bad.data["runtime"] == "broken:1"
     assert bad.tasks()[0]["attempts"] == 1  # not retried: it would fail the same way
+
+
+def test_runtime_env_of_a_runtime_version() -> None:
+    """The runtime_env is the runtime's requirement lines (options included) for uv; a runtime
+    for another Python than the cluster's (the server's: Ray Client insists they match) has
+    none, and the node's worker builds it instead."""
+    here = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    requirements = "--index-url https://mirror.example/simple\n\nassaytiny==1.0\n"
+    for python in (None, here):
+        runtime = {"ref": "r:1", "key": "k", "python": python, "requirements": requirements}
+        assert ray_backend.runtime_env(runtime) == {
+            "uv": {"packages": ["--index-url https://mirror.example/simple", "assaytiny==1.0"]}
+        }
+    other = {"ref": "r:2", "key": "k", "python": "3.9", "requirements": requirements}
+    assert ray_backend.runtime_env(other) is None
+    assert ray_backend.runtime_env(None) is None
