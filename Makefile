@@ -4,7 +4,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install test lint typecheck unit demo serve bench clean
+.PHONY: install test lint typecheck unit test-reliability demo serve bench clean
 
 install: $(VENV)/.installed web/dist/.built
 
@@ -39,7 +39,7 @@ typecheck: install
 BACKED_SUITES := tests/integration/test_backends.py tests/integration/test_concurrency.py \
 	tests/integration/test_large_files.py tests/integration/jobs/test_embedded.py \
 	tests/integration/jobs/test_server.py tests/integration/jobs/test_shared_database.py \
-	tests/integration/test_compare.py
+	tests/integration/test_compare.py tests/integration/test_idempotency.py
 # Two test processes: much of the suite waits on servers, workers and browsers.
 PYTEST := $(VENV)/bin/pytest -q -n 2 --dist loadfile -p no:cacheprovider
 
@@ -47,10 +47,15 @@ unit: install
 	bash scripts/ensure-chromium.sh
 	bash scripts/ensure-postgres.sh
 	cd web && npx vitest --run
-	$(PYTEST)
+	$(PYTEST) --ignore=tests/reliability
 	TEST_DATABASE=postgresql TEST_STORAGE=s3 $(PYTEST) $(BACKED_SUITES)
 
-test: lint typecheck unit
+# The slow proofs of issue 9 in their reduced forms (faults, 50 clients x 10 s of load, a
+# 100-version soak); the full forms are benchmarks/bench_load.py and bench_soak.py (make bench).
+test-reliability: install
+	$(PYTEST) tests/reliability
+
+test: lint typecheck unit test-reliability
 
 demo: install
 	bash examples/demo.sh
