@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -110,6 +111,9 @@ def main() -> None:
     from tests.integration.jobs.test_ray import start_cluster
     from tests.support.postgres import PostgresServer
 
+    # Stopped (even from a background shell, where SIGINT is ignored): clean up all the same.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     print(f"Scheduling {N:,} tiny versions on a pool of {SLOTS} CPUs")
     subprocess.run(["bash", str(ROOT / "scripts/ensure-postgres.sh")], check=True)
     pg = PostgresServer()
