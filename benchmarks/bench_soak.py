@@ -126,6 +126,7 @@ def main() -> None:
     from assay import hub
 
     work = Path(tempfile.mkdtemp(prefix="assay-bench-soak-"))
+    os.environ["ASSAY_HOME"] = str(work / "sdk-home")  # the login below stays in here
     home = work / "home"
     home.mkdir()
     srv = start_server(home)

@@ -98,7 +98,7 @@ def test_a_repeated_create_returns_the_first_response_and_creates_nothing(
         assert [f["name"] for f in alice.get("/folders").json()] == ["d", "f"]
         assets = alice.get("/assets", params={"type": "model", "folder": "f"}).json()
         assert [a["name"] for a in assets] == ["m"]
-        history = alice.get(f"/assets/{model}/commits", params={"ref": "main"}).json()
+        history = alice.get(f"/assets/{model}/commits", params={"rev": "main"}).json()
         assert [c["message"] for c in history] == ["w", "Initial commit"]
         assert len(alice.get("/evaluations").json()) == 1
         # Without a key, a second create is a new request (and here a name conflict).
@@ -133,6 +133,20 @@ def test_a_failed_create_releases_its_key(server: Server) -> None:
         assert _post(alice, "/assets", body, "k").status_code == 404  # no folder f yet
         assert alice.post("/folders", json={"type": "model", "name": "f"}).status_code == 201
         assert _post(alice, "/assets", body, "k").status_code == 201  # not a replayed 404
+
+
+def test_a_user_create_is_never_stored_with_its_api_key(server: Server) -> None:
+    """Creating a user answers with its API key, which must not be kept anywhere: the header
+    is ignored there, and a repeat is refused as a duplicate name (so no duplicate user)."""
+    with server.client(server.admin_key) as admin:
+        body = {"name": f"carol{next(_names)}"}
+        first = _post(admin, "/users", body, "k-user")
+        again = _post(admin, "/users", body, "k-user")
+        assert first.status_code == 201
+        assert again.status_code == 409
+        assert "already exists" in again.json()["error"]["message"]
+        names = [u["name"] for u in admin.get("/users").json()]
+        assert names.count(body["name"]) == 1
 
 
 def test_keys_are_per_user(server: Server) -> None:

@@ -1,6 +1,8 @@
 """``Idempotency-Key`` on creates: a retried create returns the first response, never a copy.
 
-Every ``POST`` route that answers 201 (it makes a record) accepts the header. The first
+Every ``POST`` route that answers 201 (it makes a record) accepts the header, but for
+``SECRET_ANSWERS`` (creating a user answers with its API key, which is not stored anywhere;
+a repeat is refused as a duplicate name, so it cannot duplicate either). The first
 request with a key claims it in the database (a row unique per user and key), runs, and
 stores its 2xx response; a repeat of the key by the same user, with the same method, path,
 query and body, gets that stored response (status and body byte for byte) and creates
@@ -47,6 +49,9 @@ EXPIRY = timedelta(hours=24)
 STALE = timedelta(minutes=10)
 WAIT_S = 5.0  # how long a repeat waits for the first request before answering 409
 _PURGE_EVERY_S = 600.0
+# Creates whose answer holds a secret, which is never written to the database: a new user's
+# API key. The header is ignored there; a repeat is refused as a duplicate name instead.
+SECRET_ANSWERS = frozenset({"/api/v1/users"})
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,7 @@ class Idempotency:
                 re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(path))
                 for path, operations in self.schema()["paths"].items()
                 if "201" in operations.get("post", {}).get("responses", {})
+                and path not in SECRET_ANSWERS
             ]
             self._creates = re.compile("|".join(f"(?:{p})" for p in paths) or "(?!)")
         return self._creates.fullmatch(scope["path"]) is not None
