@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
+from sqlalchemy.exc import OperationalError
 
 from assay import errors, hub
 from assay.api.app import open_state
@@ -375,6 +376,65 @@ def test_database_briefly_locked(home: Path, shared: Server) -> None:
     versions = [job.get_version(f"V000{i}").wait(timeout=120) for i in (1, 2)]
     assert [v.status for v in versions] == ["Completed", "Completed"]
     assert sources("lock") == ["lock:V0001", "lock:V0002"]
+
+
+def test_database_unavailable_to_the_scheduler(home: Path, tmp_path: Path) -> None:
+    """The scheduler's database refuses it (locked past its busy timeout, here 50 ms) just as
+    a task ends: the task is watched again next tick, not abandoned, and its result lands
+    once. A claim whose launch never ran (the database failed in between) is retried."""
+    make_assets(tmp_path)
+    job = new_job("unavail", params={"sleep": 0.3})
+    job.create_version()
+    state = open_state(get_settings(), local_user=None)
+    event.listen(state.db.engine, "connect", lambda conn, _: conn.execute("PRAGMA busy_timeout=50"))
+    state.db.engine.dispose()  # connections from now on give up after 50 ms
+    ids = [job.get_version(f"V000{i}").data["id"] for i in (1, 2)]
+    sched = Scheduler(state, only={ids[0]})
+    blocker = sqlite3.connect(home / "assay.db", isolation_level=None)
+    try:
+        sched.tick()
+        (run,) = sched._running.values()
+        until(lambda: not alive(run.handle.pid), "V0001's worker to end")
+        blocker.execute("BEGIN EXCLUSIVE")
+        for _ in range(3):
+            with contextlib.suppress(OperationalError):  # as the scheduler's loop does
+                sched.tick()
+            sched._watch()  # the step that sees the task end, with the database refusing
+        assert list(sched._running) == [run.task_id], "the ended task was abandoned"
+        blocker.rollback()
+        # V0002's claim committed, then the database failed before its worker started.
+        second = ids[1]
+        with state.db.session() as s:
+            s.execute(update(Version).where(Version.id == second).values(state="Running"))
+            s.execute(
+                update(Task)
+                .where(Task.version_id == second)
+                .values(state="Running", attempts=1, scheduler_id=sched.id)
+            )
+        assert sched.only is not None
+        sched.only.add(second)
+
+        def final() -> bool:
+            sched.tick()
+            with state.db.session() as s:
+                states = s.scalars(select(Version.state).where(Version.id.in_(ids))).all()
+                return all(x in ("Completed", "Failed") for x in states)
+
+        until(final, "both versions to end")
+        with state.db.session() as s:
+            rows = s.execute(
+                select(Version.number, Version.state, Task.attempts)
+                .join(Task, Task.version_id == Version.id)
+                .where(Version.id.in_(ids))
+                .order_by(Version.number)
+            ).all()
+        assert [tuple(r) for r in rows] == [(1, "Completed", 1), (2, "Completed", 2)]
+        assert sources("unavail") == ["unavail:V0001", "unavail:V0002"]
+    finally:
+        blocker.close()
+        for run in list(sched._running.values()):
+            sched.backend.cancel(run.handle)
+        state.db.dispose()
 
 
 # ---- the disk full ---------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from assay.backends.base import Backend, Handle
@@ -67,6 +68,7 @@ class Running:
     cancelled: bool = False
     backend: Backend | None = None  # the one that started it (None: the scheduler's own)
     attempt: int = 0  # the task's attempt this run is: a later one in the database = stale
+    code: int | None = None  # its exit code, once it ended
 
 
 def version_label(job: Job, v: Version) -> str:
@@ -158,22 +160,24 @@ class Scheduler:
         return lease.heartbeat_at < utcnow() - LEASE_TTL
 
     def _recover(self) -> None:
-        """Tasks whose scheduler is gone: stop what is left of them and retry or fail."""
+        """Tasks whose scheduler is gone: stop what is left of them and retry or fail. Also
+        this scheduler's own claims that run nowhere (the database failed as they started)."""
         with self.instance.db.session() as s:
             leases = {lease.id: lease for lease in s.scalars(select(SchedulerLease))}
-            orphans = s.scalars(
-                select(Task).where(Task.state == State.RUNNING, Task.scheduler_id != self.id)
-            ).all()
+            orphans = s.scalars(select(Task).where(Task.state == State.RUNNING)).all()
             for task in orphans:
-                if not self._lease_dead(leases.get(task.scheduler_id or "")):
+                reason = "its scheduler stopped (server restart or killed process)"
+                if task.scheduler_id == self.id:
+                    if task.id in self._running:
+                        continue
+                    reason = "it never started (the database was unavailable)"
+                elif not self._lease_dead(leases.get(task.scheduler_id or "")):
                     continue
-                if task.pid and task.host:
+                elif task.pid and task.host:
                     self.backend.reap_orphan(task.pid, task.host)
                 version = s.get(Version, task.version_id)
-                if version is None:
-                    continue
-                reason = "its scheduler stopped (server restart or killed process)"
-                self._retry_or_fail(s, version, task, reason)
+                if version is not None:
+                    self._retry_or_fail(s, version, task, reason)
             for lease in leases.values():
                 if lease.id != self.id and self._lease_dead(lease):
                     s.delete(lease)
@@ -204,6 +208,8 @@ class Scheduler:
         for run in list(self._running.values()):
             try:
                 self._watch_one(run)
+            except OperationalError as exc:  # the database briefly unavailable: next tick
+                log.warning("watching task %s: %s; trying again", run.task_id, exc)
             except Exception as exc:  # one task's trouble must not stop the others
                 log.exception("watching task %s failed", run.task_id)
                 self._abandon(run, f"Assay failed while watching it: {exc!r}")
@@ -245,9 +251,10 @@ class Scheduler:
                 self._keep_partial(version, run.workdir / "output")
                 (run.backend or self.backend).cancel(run.handle)
                 run.cancelled = True
-        code = (run.backend or self.backend).poll(run.handle)
-        if code is not None:
-            self._finish(run, code)
+        if run.code is None:  # kept until its end is recorded: a poll reports it only once
+            run.code = (run.backend or self.backend).poll(run.handle)
+        if run.code is not None:
+            self._finish(run, run.code)
 
     def _finish(self, run: Running, code: int) -> None:
         output = run.workdir / "output"
