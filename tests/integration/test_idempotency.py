@@ -125,6 +125,12 @@ def test_the_same_key_with_another_request_is_refused_and_changes_nothing(
             assert r.status_code == 422, (bad, r.text)
             assert "Idempotency-Key" in r.json()["error"]["message"]
         assert [f["name"] for f in alice.get("/folders").json()] == ["a"]
+    # Not signed in: the 401 comes first, whatever the key.
+    with server.client(None) as nobody:
+        r = nobody.post(
+            "/folders", json={"type": "model", "name": "c"}, headers={"Idempotency-Key": ""}
+        )
+        assert r.status_code == 401
 
 
 def test_a_failed_create_releases_its_key(server: Server) -> None:

@@ -110,12 +110,6 @@ class Idempotency:
         if key is None or not self._is_create(scope):
             await self.app(scope, receive, send)
             return
-        if not _valid_key(key):
-            bad = InvalidInput(
-                "invalid Idempotency-Key: 1 to 255 printable ASCII characters without spaces"
-            )
-            await _error(send, bad)
-            return
         body = bytearray()
         while True:
             message = await receive()
@@ -126,6 +120,15 @@ class Idempotency:
                 break
         state: Instance = scope["app"].state.assay
         headers = Headers(scope=scope)
+        if not _valid_key(key):
+            if not await run_in_threadpool(_signed_in, state, headers):
+                await self.app(scope, _replay(bytes(body), receive), send)  # its 401 first
+                return
+            bad = InvalidInput(
+                "invalid Idempotency-Key: 1 to 255 printable ASCII characters without spaces"
+            )
+            await _error(send, bad)
+            return
         fingerprint = _fingerprint(scope, bytes(body))
         purge = time.monotonic() - self._purged_at > _PURGE_EVERY_S
         if purge:
@@ -182,7 +185,8 @@ class Idempotency:
         try:
             await self.app(scope, receive, capture)
         except BaseException:
-            await run_in_threadpool(_release, state, claim_id)
+            with anyio.CancelScope(shield=True):  # released even when the request is cancelled
+                await run_in_threadpool(_release, state, claim_id)
             raise
         if start is None:
             await run_in_threadpool(_release, state, claim_id)
@@ -224,6 +228,15 @@ def _user_id(state: Instance, session: Session, headers: Headers) -> str:
         user, _ = users.ensure_user(session, state.local_user, admin=True)
         return user.id
     raise NotSignedIn
+
+
+def _signed_in(state: Instance, headers: Headers) -> bool:
+    with state.db.session() as session:
+        try:
+            _user_id(state, session, headers)
+        except NotSignedIn:
+            return False
+    return True
 
 
 def _claim(
