@@ -9,6 +9,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from assay.core.errors import AssayError, InvalidInput, PayloadTooLarge
 
 _STREAMING_PREFIX = "/api/v1/blobs/"
+MAX_HEADERS = 100
+MAX_HEADER_BYTES = 32 * 1024
 
 
 class BodyLimit:
@@ -17,6 +19,16 @@ class BodyLimit:
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and (
+            len(scope["headers"]) > MAX_HEADERS
+            or sum(len(k) + len(v) for k, v in scope["headers"]) > MAX_HEADER_BYTES
+        ):  # the HTTP parser bounds one header's size, not their number
+            too_many = InvalidInput(
+                f"request headers are over the limit of {MAX_HEADERS} headers or "
+                f"{MAX_HEADER_BYTES} bytes; send fewer or smaller headers"
+            )
+            await _refuse(send, too_many, status=431)
+            return
         if scope["type"] != "http" or (
             scope["path"].startswith(_STREAMING_PREFIX)
             and scope["path"] != _STREAMING_PREFIX + "missing"

@@ -90,6 +90,7 @@ def server(
     from assay.api.app import create_app, open_state
     from assay.scheduler.scheduler import Scheduler
     from assay.services.bootstrap import ensure_admin
+    from assay.worker.sandbox import not_dumpable
 
     settings = get_settings()
     state = open_state(settings, local_user=settings.local_user if local else None)
@@ -112,4 +113,5 @@ def server(
         )
     # The scheduler runs every queued version, ones left behind by an earlier run included.
     app = create_app(state, services=[Scheduler(state)])
+    not_dumpable()  # keys and database credentials live in this process
     uvicorn.run(app, host=host, port=port, log_level="info")

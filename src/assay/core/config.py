@@ -49,6 +49,12 @@ class Settings(BaseSettings):
         description="Bytes of decoded dataset pixels kept in $ASSAY_HOME/cache/decoded for "
         "the next evaluation of the same dataset (least recently used out; 0 turns it off).",
     )
+    allowed_networks: str = Field(
+        default="",
+        description="Comma-separated networks (CIDR) that endpoints registered by users who "
+        "are not admins may point at although they are special addresses: loopback, "
+        "link-local (cloud metadata), ... (none by default; see docs/reliability.md).",
+    )
     storage_roots: str = Field(
         default="",
         description="Comma-separated directories under which a job's --model-path or "

@@ -11,13 +11,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from assay.core.errors import InvalidInput
-from assay.db.models import Endpoint, Evaluation, Job, Version
+from assay.db.models import Endpoint, Evaluation, Job, User, Version
 from assay.services import endpoints
+from assay.services.context import Instance
 
 
-def task_env(s: Session, job: Job, version: Version, cache_root: Path) -> dict[str, str]:
+def task_env(s: Session, job: Job, version: Version, instance: Instance) -> dict[str, str]:
     """An llm shard's endpoints (keys included: this task's process alone sees them) and the
     owner's reply cache."""
+    cache_root = instance.settings.home / "cache"
     if job.type != "llm":
         return {}
     # Without an endpoint the model commit is run locally; a judge is still an endpoint.
@@ -33,7 +35,17 @@ def task_env(s: Session, job: Job, version: Version, cache_root: Path) -> dict[s
             f"the {' and '.join(missing)} endpoint of this version was deleted; "
             "register it again and create a new version"
         )
-    configs = {role: endpoints.worker_config(e) for role, e in found.items() if e is not None}
+    owner = s.get(User, job.owner_id)
+    guard = endpoints.guarded(
+        bool(owner and owner.is_admin),
+        bool(owner and instance.local_user is not None and owner.name == instance.local_user),
+    )
+    allowed = instance.settings.allowed_networks
+    configs = {
+        role: endpoints.worker_config(e, guard=guard, allowed=allowed)
+        for role, e in found.items()
+        if e is not None
+    }
     cache = cache_root / "llm" / job.owner_id
     cache.mkdir(parents=True, exist_ok=True, mode=0o700)
     return {"ASSAY_ENDPOINTS": json.dumps(configs), "ASSAY_LLM_CACHE": str(cache)}

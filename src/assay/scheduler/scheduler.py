@@ -499,7 +499,7 @@ class Scheduler:
         )
 
     def _llm_env(self, s: Session, job: Job, version: Version) -> dict[str, str]:
-        return llm.task_env(s, job, version, self.instance.settings.home / "cache")
+        return llm.task_env(s, job, version, self.instance)
 
     def _spec(self, s: Session, job: Job, version: Version, task: Task) -> TaskSpec:
         store = self.instance.store

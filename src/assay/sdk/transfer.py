@@ -4,6 +4,7 @@ and the reverse for downloads. Everything streams in 1 MiB chunks."""
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
@@ -55,7 +56,12 @@ def _asset_path(arg: str, local: Path) -> str:
 
 
 def collect(args: list[str]) -> list[LocalFile]:
-    """Expand files and directories into (local file, path in asset) pairs."""
+    """Expand files and directories into (local file, path in asset) pairs.
+
+    Only regular files are read. Inside a directory, a link must stay inside it: a symbolic
+    link to, or a hard link shared with, a file elsewhere is refused rather than uploaded
+    (a directory someone else prepared must not carry your ``~/.ssh`` into a commit). A
+    file named on the command line may be a symbolic link: naming it is consent."""
     out: dict[str, LocalFile] = {}
     for arg in args:
         local = Path(arg)
@@ -63,20 +69,63 @@ def collect(args: list[str]) -> list[LocalFile]:
             raise InvalidInput(f"cannot add {arg!r}: no such file or directory")
         base = _asset_path(arg, local.resolve() if os.path.isabs(arg) else local)
         if local.is_dir():
+            found: list[tuple[Path, str]] = []
             for root, dirs, files in os.walk(local):
                 dirs.sort()
+                for name in dirs:
+                    _inside(Path(root) / name, local)
                 for name in sorted(files):
                     f = Path(root) / name
+                    _inside(f, local)
                     rel = f.relative_to(local).as_posix()
-                    out_path = f"{base}/{rel}" if base else rel
-                    out[out_path] = LocalFile(f, check_path(out_path))
+                    found.append((f, f"{base}/{rel}" if base else rel))
+            _no_outside_hard_links([f for f, _ in found], local)
+            for f, path in found:
+                out[path] = LocalFile(f, check_path(path))
         elif local.is_file():
             if not base:
                 raise InvalidInput(f"cannot add {arg!r}: not a regular file")
             out[base] = LocalFile(local, check_path(base))
         else:
-            raise InvalidInput(f"cannot add {arg!r}: not a regular file or directory")
+            raise InvalidInput(
+                f"cannot add {arg!r}: not a regular file or directory (a device, FIFO or "
+                "socket is never read)"
+            )
     return list(out.values())
+
+
+def _inside(path: Path, tree: Path) -> None:
+    """A directory entry Assay may read: a regular file or directory, or a link that stays
+    inside ``tree``."""
+    info = path.lstat()
+    if stat.S_ISLNK(info.st_mode):
+        target = path.resolve()
+        if not target.is_relative_to(tree.resolve()):
+            raise InvalidInput(
+                f"cannot add {path}: it is a symbolic link to {target}, outside {tree}; "
+                "copy the file into the directory, or add it by its own path"
+            )
+        if not target.exists():
+            raise InvalidInput(f"cannot add {path}: it is a symbolic link to nothing")
+        info = target.stat()
+    if not (stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode)):
+        raise InvalidInput(
+            f"cannot add {path}: not a regular file (a device, FIFO or socket is never read)"
+        )
+
+
+def _no_outside_hard_links(files: list[Path], tree: Path) -> None:
+    """A file with more names than the tree holds shares its content with a file outside."""
+    names: dict[tuple[int, int], int] = {}
+    infos = [(f, f.stat()) for f in files if not f.is_symlink()]
+    for _f, info in infos:
+        names[info.st_dev, info.st_ino] = names.get((info.st_dev, info.st_ino), 0) + 1
+    for f, info in infos:
+        if info.st_nlink > names[info.st_dev, info.st_ino]:
+            raise InvalidInput(
+                f"cannot add {f}: it is a hard link to a file outside {tree} (it has "
+                f"{info.st_nlink} names); copy it to give it a name of its own"
+            )
 
 
 def commit(

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
+from assay.core import netguard
 from assay.core.errors import Conflict, InvalidInput, NotFound
 from assay.core.names import check_name
 from assay.core.refs import parse_ref
@@ -51,6 +52,8 @@ def check_base_url(url: str) -> str:
 def create(ctx: Ctx, name: str, spec: EndpointSpec) -> Endpoint:
     check_name(name, "endpoint")
     base_url = check_base_url(spec.base_url)
+    if guarded(ctx.actor.is_admin, ctx.embedded):
+        netguard.check_url(base_url, netguard.networks(ctx.settings.allowed_networks))
     if not spec.model or len(spec.model) > 256:
         raise InvalidInput("--model must name the model the endpoint serves (1-256 characters)")
     if not 1 <= spec.max_concurrency <= MAX_CONCURRENCY:
@@ -123,9 +126,17 @@ def delete(ctx: Ctx, name: str) -> Endpoint:
     return endpoint
 
 
-def worker_config(endpoint: Endpoint) -> dict[str, Any]:
+def guarded(admin: bool, embedded: bool) -> bool:
+    """Whether an endpoint's owner is held to ordinary addresses (``core/netguard``): not
+    an admin, nor the user of their own embedded instance."""
+    return not (admin or embedded)
+
+
+def worker_config(endpoint: Endpoint, *, guard: bool, allowed: str) -> dict[str, Any]:
     """What a worker needs to call the endpoint, key included: only for the task's env."""
     return {
+        "guarded": guard,
+        "allowed_networks": [n for n in allowed.split(",") if n.strip()] if guard else [],
         "name": endpoint.name,
         "base_url": endpoint.base_url,
         "model": endpoint.model,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import shutil
 import signal
 import subprocess
@@ -27,6 +26,7 @@ from assay.formats import INDEX
 from assay.storage import locations
 from assay.storage.blobs import BlobStore
 from assay.worker import runtime_env
+from assay.worker.sandbox import Sandbox, not_dumpable
 from assay.worker.spec import RESULT_FILE, TaskSpec
 
 
@@ -72,13 +72,32 @@ def copy_location(spec: TaskSpec, location: str, root: Path) -> str:
     return locations.content_hash(root)
 
 
-def _limits(spec: TaskSpec) -> None:
-    if spec.memory > 0:
-        resource.setrlimit(resource.RLIMIT_AS, (spec.memory, spec.memory))
-    if spec.cpu_seconds > 0:
-        resource.setrlimit(resource.RLIMIT_CPU, (spec.cpu_seconds, spec.cpu_seconds + 5))
-    resource.setrlimit(resource.RLIMIT_NOFILE, (4096, 4096))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+def _sandbox(spec: TaskSpec, store: BlobStore, work: Path, python: str) -> Sandbox:
+    """The script's sandbox: its directory, the caches it is told about, its runtime, and
+    (for built-in evaluators reading stored files in place) exactly its input blobs."""
+    writable = []
+    for name in ("ASSAY_DECODE_CACHE", "ASSAY_LLM_CACHE"):
+        if spec.env.get(name):
+            Path(spec.env[name]).mkdir(parents=True, exist_ok=True)
+            writable.append(Path(spec.env[name]))
+    readable = []
+    if python != sys.executable:  # a runtime: its environment and the Python it was made from
+        readable += [Path(python).parent.parent, Path(os.path.realpath(python)).parent.parent]
+    files: set[Path] = set()
+    if spec.link_inputs:
+        for entries in spec.inputs.values():
+            for _path, sha, _size in entries:
+                local = store.local_path(sha)
+                if local is not None:
+                    files.add(Path(local))
+    return Sandbox(
+        workdir=work,
+        writable=writable,
+        readable=readable,
+        files=sorted(files),
+        memory=spec.memory,
+        cpu_seconds=spec.cpu_seconds,
+    )
 
 
 def run(spec: TaskSpec) -> int:
@@ -135,16 +154,26 @@ def run(spec: TaskSpec) -> int:
     if spec.evaluator is None:
         argv += [f"--{k}={v}" for k, v in spec.params.items()]
     env = script_env(work, spec.env)
-    print(f"[assay] running {' '.join(argv[1:])}", flush=True)
+    env["TMPDIR"] = str(work / "tmp")  # /tmp is outside the sandbox
+    (work / "tmp").mkdir(exist_ok=True)
     (work / "code").mkdir(exist_ok=True)
-    child = subprocess.Popen(argv, cwd=work / "code", env=env, preexec_fn=lambda: _limits(spec))
+    sandbox = _sandbox(spec, store, work, python)
+    sandbox.prepare()
+    print(f"[assay] sandbox: {sandbox.describe()}", flush=True)
+    for note in sandbox.notes:
+        print(f"[assay] sandbox: {note}", flush=True)
+    print(f"[assay] running {' '.join(argv[1:])}", flush=True)
+    child = subprocess.Popen(argv, cwd=work / "code", env=env, preexec_fn=sandbox.enter)
 
     def forward(signum: int, _frame: Any) -> None:
         child.send_signal(signum)
 
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
-    _, status, usage = os.wait4(child.pid, 0)
+    try:
+        _, status, usage = os.wait4(child.pid, 0)
+    finally:
+        sandbox.close()  # kills whatever the script left running in its cgroup
     code = os.waitstatus_to_exitcode(status)
     result = {
         "exit_code": code,
@@ -176,6 +205,7 @@ def main() -> None:
     parent = os.environ.pop("ASSAY_PARENT_PID", "")
     if parent.isdigit():
         watch_parent(int(parent))
+    not_dumpable()  # storage credentials are about to be in this process
     path = Path(sys.argv[1])
     spec = TaskSpec(**json.loads(path.read_text()))
     path.unlink()  # the script must not find where storage lives

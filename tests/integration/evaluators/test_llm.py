@@ -565,6 +565,6 @@ def test_a_rubric_with_unknown_placeholders_fails_clearly_and_versions_switch_en
             .wait(timeout=300)
         )
     assert v.status == "Failed"
-    assert "judge rubric rubric.txt: KeyError('answer') is not a placeholder" in v.logs(0)
+    assert "judge rubric rubric.txt: '{answer}' is not a placeholder" in v.logs(0)
     assert w.status == "Completed" and w.data["endpoint"] == "two"
     assert len(second.requests) == 4 and w.metrics["exact.accuracy"] == 0.0

@@ -51,6 +51,7 @@ async def run_batch(
         for cid, messages in requests.items()
     ]
     headers = {"Authorization": f"Bearer {config.api_key}"} if config.api_key else {}
+    config.check_target()  # httpx resolves by itself: checked once here, redirects refused
     async with httpx.AsyncClient(
         base_url=config.base_url, headers=headers, timeout=timeout
     ) as http:

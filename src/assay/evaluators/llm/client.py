@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import ipaddress
 import json
 import os
 import random
+import socket
 import time
 from collections import deque
 from collections.abc import Callable
@@ -23,7 +25,9 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
 
+from assay.core import netguard
 from assay.core.errors import AssayError
 
 
@@ -57,9 +61,44 @@ class EndpointConfig:
     price_input: float = 0.0
     price_output: float = 0.0
     batch: bool = False
+    # Registered by a user who may not point at special addresses (see core/netguard): every
+    # connection is checked, the networks an admin allowed excepted.
+    guarded: bool = False
+    allowed_networks: tuple[str, ...] = ()
+
+    def check_target(self) -> None:
+        """Refuse now if the endpoint's host is a special address it may not use."""
+        if self.guarded:
+            netguard.check_url(self.base_url, self.allowed())
+
+    def allowed(self) -> list[netguard.Network]:
+        return netguard.networks(",".join(self.allowed_networks))
 
     def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
         return (prompt_tokens * self.price_input + completion_tokens * self.price_output) / 1e6
+
+
+class GuardedResolver(AbstractResolver):
+    """aiohttp's resolver, refusing special addresses: a name that resolved to an ordinary
+    address at registration may not be pointed at the metadata service later."""
+
+    def __init__(self, allowed: list[netguard.Network]) -> None:
+        self.inner = aiohttp.ThreadedResolver()
+        self.allowed = allowed
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        found = await self.inner.resolve(host, port, family)
+        reason = netguard.refusal(
+            host, (ipaddress.ip_address(r["host"]) for r in found), self.allowed
+        )
+        if reason:
+            raise OSError(reason)
+        return found
+
+    async def close(self) -> None:
+        await self.inner.close()
 
 
 def approx_tokens(messages: list[dict[str, str]]) -> int:
@@ -159,10 +198,13 @@ class ChatClient:
     def _http(self) -> aiohttp.ClientSession:
         # Made on first use, inside the running event loop, as aiohttp requires.
         if self._session is None:
+            resolver = GuardedResolver(self.config.allowed()) if self.config.guarded else None
             self._session = aiohttp.ClientSession(
                 headers=self.headers,
                 timeout=aiohttp.ClientTimeout(total=self.timeout),
-                connector=aiohttp.TCPConnector(limit=self.concurrency, limit_per_host=0),
+                connector=aiohttp.TCPConnector(
+                    limit=self.concurrency, limit_per_host=0, resolver=resolver
+                ),
             )
         return self._session
 
@@ -196,7 +238,9 @@ class ChatClient:
                 started = time.monotonic()
                 self.requests += 1
                 try:
-                    async with self._http().post(self.url, json=body) as response:
+                    async with self._http().post(
+                        self.url, json=body, allow_redirects=False
+                    ) as response:
                         status = response.status
                         text = await response.text()
                         delay = _retry_after(response.headers.get("retry-after"))
@@ -211,6 +255,11 @@ class ChatClient:
                     if status in (401, 403):
                         raise EndpointRefused(
                             f"{url} answered {status}: check the endpoint's API key"
+                        )
+                    if 300 <= status < 400:  # a redirect could lead anywhere: never followed
+                        raise EndpointRefused(
+                            f"{url} answered {status}, a redirect; redirects are not "
+                            "followed: register the endpoint's final URL"
                         )
                     if status == 200:
                         reply = _parse(text, latency, attempt)

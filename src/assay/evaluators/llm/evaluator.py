@@ -65,6 +65,7 @@ class _Run:
         shares = max(stage.shards, 1)
 
         def client(cfg: EndpointConfig, concurrency: int) -> ChatClient:
+            cfg.check_target()  # a literal address never reaches the guarded resolver
             share = EndpointConfig(
                 **{
                     **cfg.__dict__,

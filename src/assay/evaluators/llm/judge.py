@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import string
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,16 +39,35 @@ class Verdict:
     completion_tokens: int
 
 
-def check_rubric(rubric: str, name: str) -> None:
-    """A rubric must fill in with exactly the placeholders Assay provides."""
+PLACEHOLDERS = ("question", "reference", "reply", "low", "high")
+_FORMATTER = string.Formatter()
+
+
+def fill(rubric: str, name: str, values: dict[str, object]) -> str:
+    """The rubric with its placeholders filled in: plain names only. ``str.format`` would
+    also follow ``{reply.__class__...}`` and ``{question[0]}``; a user's rubric gets no
+    attribute access, indexing, conversion or nested field: a sandboxed template."""
+    out = []
     try:
-        rubric.format(question="", reference="", reply="", low=1, high=5)
-    except (KeyError, IndexError, ValueError) as exc:
+        for literal, field, spec, conversion in _FORMATTER.parse(rubric):
+            out.append(literal)
+            if field is None:
+                continue
+            if field not in values or conversion or "{" in (spec or ""):
+                raise ValueError(repr("{" + field + "}"))
+            out.append(format(values[field], spec or ""))
+    except ValueError as exc:
         raise InvalidInput(
-            f"judge rubric {name}: {exc!r} is not a placeholder Assay fills in; use "
+            f"judge rubric {name}: {exc} is not a placeholder Assay fills in; use "
             "{question}, {reference}, {reply}, {low}, {high}, and write literal braces as "
             "{{ and }}"
         ) from None
+    return "".join(out)
+
+
+def check_rubric(rubric: str, name: str) -> None:
+    """A rubric must fill in with exactly the placeholders Assay provides."""
+    fill(rubric, name, dict.fromkeys(PLACEHOLDERS, ""))
 
 
 def parse(text: str, low: int, high: int) -> tuple[float, str] | None:
@@ -77,8 +97,16 @@ async def judge(
     high: int,
     retries: int,
 ) -> Verdict:
-    prompt = rubric.format(
-        question=question, reference=reference or "(none given)", reply=reply, low=low, high=high
+    prompt = fill(
+        rubric,
+        "rubric",
+        {
+            "question": question,
+            "reference": reference or "(none given)",
+            "reply": reply,
+            "low": low,
+            "high": high,
+        },
     )
     tokens = [0, 0]
     last = ""
