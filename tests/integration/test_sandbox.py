@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from assay import hub
-from assay.worker.sandbox import landlock_abi
+from assay.worker.sandbox import Sandbox, landlock_abi
 from tests.conftest import Server, start_server
 
 pytestmark = pytest.mark.skipif(
@@ -218,3 +218,36 @@ def _bombs() -> list[int]:
             if b"bomb.py" in cmdline:
                 found.append(int(entry.name))
     return found
+
+
+def test_a_large_input_is_read_by_name_and_never_listed(tmp_path: Path) -> None:
+    """Past PER_FILE_RULES linked inputs, the sandbox grants stored files by their hash
+    names: a file whose name the script was given opens; the directory does not list."""
+    store = tmp_path / "blobs" / "ab"
+    store.mkdir(parents=True)
+    (store / "abc123").write_text("blob")
+    work = tmp_path / "work"
+    work.mkdir()
+    box = Sandbox(workdir=work, read_by_name=[tmp_path / "blobs"])
+    box.prepare()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child reports what it could do, then leaves without cleanup
+        os.close(read)
+        box.enter()
+        seen = []
+        try:
+            seen.append(Path(store / "abc123").read_text())
+        except OSError as exc:
+            seen.append(type(exc).__name__)
+        try:
+            seen.append(str(os.listdir(store)))
+        except OSError as exc:
+            seen.append(type(exc).__name__)
+        os.write(write, json.dumps(seen).encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    box.close()
+    with os.fdopen(read) as f:
+        assert json.loads(f.read()) == ["blob", "PermissionError"]

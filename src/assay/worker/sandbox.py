@@ -151,6 +151,7 @@ class Sandbox:
     writable: list[Path] = field(default_factory=list)  # caches the task is told about
     readable: list[Path] = field(default_factory=list)  # directories: the runtime, ...
     files: list[Path] = field(default_factory=list)  # single files: its linked inputs
+    read_by_name: list[Path] = field(default_factory=list)  # files readable, dirs unlisted
     memory: int = 0
     cpu_seconds: int = 0
     pids: int = DEFAULT_PIDS
@@ -226,6 +227,8 @@ class Sandbox:
         for path in (self.workdir, *self.writable, Path("/dev/shm")):
             _allow(fd, path, everything)
         for path in self.files:
+            _allow(fd, path, READ_FILE)
+        for path in self.read_by_name:
             _allow(fd, path, READ_FILE)
         for path in _device_paths():
             _allow(fd, path, (READ_FILE | WRITE_FILE | IOCTL_DEV | READ_DIR) & fs)
