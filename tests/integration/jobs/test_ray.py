@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -54,7 +53,11 @@ class Cluster:
             if any(self.temp in part for part in p.info["cmdline"] or []):
                 with contextlib.suppress(psutil.Error):
                     p.kill()
-        shutil.rmtree(self.temp, ignore_errors=True)
+        # Its runtime_env holds a copy of the whole Python environment (tens of thousands of
+        # files): removed in the background rather than making the suite wait for it.
+        gone = f"{self.temp}.gone"
+        os.rename(self.temp, gone)
+        subprocess.Popen(["rm", "-rf", gone], start_new_session=True)
 
 
 def _node(cluster: Cluster, *args: str) -> None:
