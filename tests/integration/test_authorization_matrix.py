@@ -89,7 +89,7 @@ def _setup(server: Server, tmp: Path) -> World:
     job = hub.create_job(name="j", model="f/m", dataset="d/ds", code="c/e", launch="eval.py")
     v = job.get_version("V0001").wait(timeout=120)
     assert v.status == "Completed", v.data["message"]
-    hub.create_endpoint("ep", base_url="http://127.0.0.1:9/v1", model="x")
+    hub.create_endpoint("ep", base_url="http://10.255.0.9:9/v1", model="x")
     hub.create_runtime("rt", "numpy\n")
     with server.client(keys["owner"]) as alice:
         assert alice.put("/me/settings/cols", json={"hidden": []}).status_code == 200
@@ -355,7 +355,7 @@ PROBES: dict[tuple[str, str], Probe] = {
     ("GET", "/api/v1/endpoints"): lambda who, w: ("/endpoints", None, {}),
     ("POST", "/api/v1/endpoints"): lambda who, w: (
         "/endpoints",
-        {"name": fresh("ep"), "baseUrl": "http://127.0.0.1:9/v1", "model": "x"},
+        {"name": fresh("ep"), "baseUrl": "http://10.255.0.9:9/v1", "model": "x"},
         {},
     ),
     ("GET", "/api/v1/endpoints/{name}"): lambda who, w: ("/endpoints/ep", None, {}),
@@ -431,7 +431,7 @@ def _job(w: World) -> str:
 
 
 def _endpoint(w: World) -> str:
-    body = {"name": fresh("ep"), "baseUrl": "http://127.0.0.1:9/v1", "model": "x"}
+    body = {"name": fresh("ep"), "baseUrl": "http://10.255.0.9:9/v1", "model": "x"}
     return str(_made(w, "/endpoints", body)["name"])
 
 
