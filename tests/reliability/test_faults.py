@@ -124,12 +124,15 @@ def sources(job: str) -> list[str]:
     return sorted(e["source"] for e in hub.list_evaluation("f/m") if e["source"].startswith(job))
 
 
-def worker_pids() -> set[int]:
+def worker_pids(work_dir: Path) -> set[int]:
+    """This instance's worker processes (their spec lies under its own work directory: other
+    test runs on the machine have workers too)."""
     pids = set()
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             with contextlib.suppress(OSError):
-                if b"assay.worker" in (entry / "cmdline").read_bytes():
+                cmdline = (entry / "cmdline").read_bytes()
+                if b"assay.worker" in cmdline and str(work_dir).encode() in cmdline:
                     pids.add(int(entry.name))
     return pids
 
@@ -174,7 +177,7 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         mp.setenv("ASSAY_HOME", str(tmp / "sdk-home"))
         get_settings.cache_clear()
         hub._client = None
-        with running_server(tmp / "server-home") as srv:
+        with running_server(tmp / "server-home", {"ASSAY_WORK_DIR": str(tmp / "work")}) as srv:
             make_assets(tmp)
             try:
                 yield srv
@@ -205,9 +208,13 @@ def test_worker_killed_mid_task_and_before_its_first_sign_of_life(
     assert not alive(script), "the killed worker's script ran on"
     # Before its first sign of life: killed as soon as the process exists, before the worker
     # has read its spec, let alone reported a pid or started the script.
-    before = set(worker_pids())
+    work_dir = shared.home.parent / "work"
+    before = worker_pids(work_dir)
     early = new_job("early", params={"sleep": 0.2}).get_version("V0001")
-    pid = until(lambda: next(iter(worker_pids() - before), None), "a worker process", 60)
+    deadline = time.monotonic() + 60
+    while not (started := worker_pids(work_dir) - before) and time.monotonic() < deadline:
+        pass  # no sleep: the worker is to be caught before it gets going
+    pid = started.pop()
     os.kill(pid, signal.SIGKILL)
     early.wait(timeout=120)
     assert early.status == "Completed", early.data["message"]
