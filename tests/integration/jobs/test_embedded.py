@@ -231,6 +231,7 @@ def test_scripts_see_no_spec_no_secrets_and_the_database_is_private(
         "LANG",
         "PYTHONUNBUFFERED",
         "ASSAY_OUTPUT_DIR",
+        "TMPDIR",  # inside the working directory: /tmp is outside the sandbox
         "ASSAY_JOB",
         "ASSAY_VERSION",
         "ASSAY_ATTEMPT",
