@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import time
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import httpx
 import pytest
 
 from assay import hub
-from assay.worker.sandbox import Sandbox, landlock_abi
+from assay.worker.sandbox import Sandbox, landlock_abi, pids_hierarchy
 from tests.conftest import Server, start_server
 
 pytestmark = pytest.mark.skipif(
@@ -188,9 +189,16 @@ def test_a_hostile_script_reaches_nothing_outside_its_directory(
 
 
 def test_a_fork_bomb_is_contained_and_cleaned_up(hostile: Server) -> None:
-    v = _job("bomb", "bomb.py", timeout=8)
-    assert v.status == "TimedOut", v.data["message"]
-    assert "fork refused: Resource temporarily unavailable" in v.logs()  # the limit, hit
+    job = hub.create_job(name="bomb", model="h/m", dataset="h/d", code="h/c", launch="bomb.py")
+    v = job.get_version("V0001")
+    deadline = time.monotonic() + 150
+    while "fork refused" not in v.logs() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    # The bomb hit the limit (its first process saw fork fail), and the server answers.
+    assert "fork refused: Resource temporarily unavailable" in v.logs()
+    _healthy(hostile)
+    v.terminate()
+    assert v.refresh().status == "Terminated"
     # Nothing of the bomb is left: no process still runs the script.
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and _bombs():
@@ -251,3 +259,22 @@ def test_a_large_input_is_read_by_name_and_never_listed(tmp_path: Path) -> None:
     box.close()
     with os.fdopen(read) as f:
         assert json.loads(f.read()) == ["blob", "PermissionError"]
+
+
+def test_a_killed_workers_cgroup_and_what_escaped_into_it_are_reaped(tmp_path: Path) -> None:
+    """A worker killed with SIGKILL cannot clean up: the next sandbox made on the machine
+    kills what its script left (a process that left its process group) and removes it."""
+    parent = pids_hierarchy()
+    if parent is None or not os.access(parent, os.W_OK):
+        pytest.skip("no writable pids cgroup here")
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    abandoned = parent / f"assay-task-{dead.pid}-1"
+    abandoned.mkdir()
+    escaped = subprocess.Popen(["sleep", "300"], start_new_session=True)
+    (abandoned / "cgroup.procs").write_text(str(escaped.pid))
+    box = Sandbox(workdir=tmp_path)
+    box.prepare()
+    box.close()
+    assert escaped.wait(timeout=10) == -9
+    assert not abandoned.exists()

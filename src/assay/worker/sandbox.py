@@ -84,6 +84,7 @@ _ETC = (
 _SYSTEM = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/opt", "/proc", "/sys")
 _DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty")
 _GPU_PREFIXES = ("nvidia", "dri", "kfd")  # device nodes a model on a GPU needs
+_PREFIX = "assay-task-"  # a task's cgroup: assay-task-<worker pid>-<ns>
 DEFAULT_PIDS = 512  # processes and threads of one task (thread pools count)
 
 
@@ -272,7 +273,7 @@ def _device_paths() -> Iterable[Path]:
 # -- the process limit ------------------------------------------------------------------------
 
 
-def _pids_hierarchy() -> Path | None:
+def pids_hierarchy() -> Path | None:
     """Our own cgroup in a hierarchy with the pids controller (v1 ``pids`` or v2)."""
     try:
         lines = Path("/proc/self/cgroup").read_text().splitlines()
@@ -292,10 +293,11 @@ def _pids_hierarchy() -> Path | None:
 
 
 def _make_cgroup(limit: int) -> Path | None:
-    parent = _pids_hierarchy()
+    parent = pids_hierarchy()
     if parent is None:
         return None
-    group = parent / f"assay-task-{os.getpid()}-{time.monotonic_ns()}"
+    _reap_abandoned(parent)
+    group = parent / f"{_PREFIX}{os.getpid()}-{time.monotonic_ns()}"
     try:
         group.mkdir()
     except OSError:
@@ -307,6 +309,18 @@ def _make_cgroup(limit: int) -> Path | None:
             group.rmdir()
         return None
     return group
+
+
+def _reap_abandoned(parent: Path) -> None:
+    """Cgroups of workers that died without cleaning up (killed with SIGKILL): kill what
+    is left in them, a fork bomb's escaped processes say, and remove them."""
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(parent):
+            if not entry.name.startswith(_PREFIX):
+                continue
+            owner = entry.name[len(_PREFIX) :].split("-")[0]
+            if owner.isdigit() and not Path(f"/proc/{owner}").exists():
+                _empty_cgroup(Path(entry.path))
 
 
 def _empty_cgroup(group: Path) -> None:
