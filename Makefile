@@ -41,7 +41,7 @@ BACKED_SUITES := tests/integration/test_backends.py tests/integration/test_concu
 	tests/integration/jobs/test_server.py tests/integration/jobs/test_shared_database.py \
 	tests/integration/test_compare.py tests/integration/test_idempotency.py
 # Two test processes: much of the suite waits on servers, workers and browsers.
-PYTEST := $(VENV)/bin/pytest -q -n 2 --dist loadfile -p no:cacheprovider
+PYTEST := $(VENV)/bin/pytest -q -n 2 --dist loadfile -p no:cacheprovider --durations=15
 
 unit: install
 	bash scripts/ensure-chromium.sh

@@ -9,6 +9,7 @@ from typing import Protocol
 
 import anyio.to_thread
 from fastapi import APIRouter, Depends, FastAPI
+from sqlalchemy.exc import IntegrityError
 
 from assay import __version__
 from assay.api import errors
@@ -52,8 +53,11 @@ def open_state(settings: Settings, *, local_user: str | None) -> Instance:
     db = Database(settings.resolved_database_url)
     migrate.upgrade(db, settings.home)
     _private(settings.home / "assay.db")
-    with db.session() as session:
-        pool_service.ensure_default(session)
+    try:
+        with db.session() as session:
+            pool_service.ensure_default(session)
+    except IntegrityError:
+        pass  # servers starting together on one PostgreSQL database: another one made it
     return Instance(
         settings=settings,
         db=db,
