@@ -81,6 +81,16 @@ def backing_env(postgres: object, s3: object) -> dict[str, str]:
     return env
 
 
+def use_home(mp: pytest.MonkeyPatch, path: Path) -> None:
+    """Point the SDK and the in-process CLI at ``path``, with none of the caller's ASSAY_*
+    variables and no client left from an earlier test."""
+    for key in [k for k in os.environ if k.startswith("ASSAY_")]:
+        mp.delenv(key)
+    mp.setenv("ASSAY_HOME", str(path))
+    get_settings.cache_clear()
+    hub._client = None
+
+
 @pytest.fixture
 def home(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, postgres: object, s3: object
@@ -89,14 +99,9 @@ def home(
     or a new PostgreSQL database and S3 prefix under TEST_DATABASE / TEST_STORAGE); the SDK
     and in-process CLI use it."""
     path = tmp_path / "home"
-    for key in list(os.environ):
-        if key.startswith("ASSAY_"):
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("ASSAY_HOME", str(path))
+    use_home(monkeypatch, path)
     for key, value in backing_env(postgres, s3).items():
         monkeypatch.setenv(key, value)
-    get_settings.cache_clear()
-    hub._client = None
     yield path
     if hub._client is not None:
         hub._client.close()

@@ -13,8 +13,7 @@ import contextlib
 import os
 import re
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from assay.sdk.client import Client
 from tests.conftest import ASSAY, ROOT, Server, clean_env, free_port, start_server
 from tests.integration.evaluators.helpers import digits_prepare
 from tests.integration.jobs.conftest import make_assets
+from tests.support.waiting import until
 
 CHROMIUM = os.environ.get("ASSAY_CHROMIUM", "/usr/bin/chromium")
 ARGS = [
@@ -41,16 +41,6 @@ ARGS = [
 ]
 SHOTS = ROOT / "test-output" / "screenshots"
 KEY_ITEM = "assay.apiKey"
-
-
-def until(predicate: Callable[[], Any], timeout: float = 120, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @dataclass
@@ -91,7 +81,7 @@ class Console:
             v: dict[str, Any] = self.api.get(f"/jobs/{job}/versions/{name}").json()
             return v if v["state"] not in ("Creating", "Queuing", "Running") else None
 
-        return until(ended, timeout, f"{ref} to end")  # type: ignore[no-any-return]
+        return until(ended, f"{ref} to end", timeout)  # type: ignore[no-any-return]
 
 
 def no_page_errors(page: Page) -> None:
@@ -176,7 +166,7 @@ def start_local_server(home: Path) -> tuple[str, subprocess.Popen[str]]:
         except httpx.TransportError:
             return False
 
-    until(up, 60, "the local server")
+    until(up, "the local server", 60)
     return url, proc
 
 

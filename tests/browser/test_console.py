@@ -17,8 +17,8 @@ from tests.browser.conftest import (
     column_ids,
     no_page_errors,
     start_local_server,
-    until,
 )
+from tests.support.waiting import until
 
 LONG = 180_000  # ms: a job on a busy two-core machine
 

@@ -13,7 +13,6 @@ succeed, and the owner's object must still be there after another user's attempt
 from __future__ import annotations
 
 import itertools
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +23,7 @@ import pytest
 from PIL import Image
 
 from assay import hub
-from tests.conftest import Server
+from tests.conftest import Server, use_home
 
 WHO = ("none", "wrong", "owner", "other", "admin")
 SCRIPT = """
@@ -109,11 +108,7 @@ def world(
     tmp = tmp_path_factory.mktemp("world")
     (tmp / "server-home").mkdir()
     with pytest.MonkeyPatch.context() as mp:
-        for key in [k for k in os.environ if k.startswith("ASSAY_")]:
-            mp.delenv(key)
-        mp.setenv("ASSAY_HOME", str(tmp / "sdk-home"))
-        get_settings.cache_clear()
-        hub._client = None
+        use_home(mp, tmp / "sdk-home")
         server = start_server(tmp / "server-home", backing_env(postgres, s3))
         try:
             yield _setup(server, tmp)

@@ -21,10 +21,10 @@ import sqlite3
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from sqlalchemy import event, func, select, update
@@ -35,9 +35,9 @@ from assay.api.app import open_state
 from assay.core.config import get_settings
 from assay.db.models import Evaluation, SchedulerLease, Task, Version, utcnow
 from assay.scheduler.scheduler import Scheduler
-from tests.conftest import DATABASE, STORAGE, Server, start_server
-
-T = TypeVar("T")
+from tests.conftest import DATABASE, STORAGE, Server, start_server, use_home
+from tests.integration.jobs.conftest import make_assets, new_job
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.skipif(
     DATABASE != "sqlite" or STORAGE != "local",
@@ -74,16 +74,6 @@ def figure(name: str, value: float, unit: str = "s") -> None:
     print(f"FIGURE {name}: {value:.2f} {unit}", flush=True)
 
 
-def until(predicate: Callable[[], T | None], what: str, timeout: float = 90) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def alive(pid: int) -> bool:
     """A process that exists and is not a zombie."""
     try:
@@ -91,32 +81,6 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
-def make_assets(tmp: Path) -> None:
-    """model f/m, dataset f/d (two files), code s/e (eval.py) via the current hub client."""
-    src = tmp / "src"
-    (src / "data").mkdir(parents=True)
-    (src / "w.bin").write_bytes(b"weights")
-    (src / "data" / "a.txt").write_text("a")
-    (src / "data" / "b.txt").write_text("b")
-    (src / "eval.py").write_text(SCRIPT)
-    hub.create_folder(type_="model", name="f").create_asset(name="m").create_commit(
-        message="w", add=[str(src / "w.bin")]
-    )
-    hub.create_folder(type_="dataset", name="f").create_asset(name="d").create_commit(
-        message="d", add=[str(src / "data" / "a.txt"), str(src / "data" / "b.txt")]
-    )
-    hub.create_folder(type_="code", name="s").create_asset(name="e").create_commit(
-        message="c", add=[str(src / "eval.py")]
-    )
-
-
-def new_job(name: str, **kwargs: Any) -> hub.Job:
-    params = kwargs.pop("params", {})
-    return hub.create_job(
-        name=name, model="f/m", dataset="f/d", code="s/e", launch="eval.py", params=params, **kwargs
-    )
 
 
 def sources(job: str) -> list[str]:
@@ -172,13 +136,9 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
     tmp = tmp_path_factory.mktemp("faults")
     with pytest.MonkeyPatch.context() as mp:
-        for key in [k for k in os.environ if k.startswith("ASSAY_")]:
-            mp.delenv(key)
-        mp.setenv("ASSAY_HOME", str(tmp / "sdk-home"))
-        get_settings.cache_clear()
-        hub._client = None
+        use_home(mp, tmp / "sdk-home")
         with running_server(tmp / "server-home", {"ASSAY_WORK_DIR": str(tmp / "work")}) as srv:
-            make_assets(tmp)
+            make_assets(tmp, SCRIPT)
             try:
                 yield srv
             finally:
@@ -246,7 +206,7 @@ def test_out_of_memory_gets_bounded_retries_then_fails_clearly(home: Path, share
 def test_server_killed_with_versions_queued_and_running(home: Path, tmp_path: Path) -> None:
     server_home = tmp_path / "server-home"
     with running_server(server_home) as srv:
-        make_assets(tmp_path)
+        make_assets(tmp_path, SCRIPT)
         hub.create_pool("one", cpu=1)
         job = new_job("r", params={"sleep": 1, "hold": 120}, pool="one")
         job.create_version(params={"sleep": 1, "hold": 0})  # queued behind V0001
@@ -292,7 +252,7 @@ def test_a_task_delivered_twice_writes_its_results_once(home: Path, tmp_path: Pa
     lapsed: a partition, a long pause), which retries the task: two workers run the same
     task at once. A's run is stale and writes nothing; B's result lands once; delivering B's
     result a second time changes nothing."""
-    make_assets(tmp_path)
+    make_assets(tmp_path, SCRIPT)
     version = new_job("dup", params={"sleep": 1.5}).get_version("V0001")  # queued, no scheduler
     state = open_state(get_settings(), local_user=None)
     a, b = Scheduler(state), Scheduler(state)
@@ -390,7 +350,7 @@ def test_database_unavailable_to_the_scheduler(home: Path, tmp_path: Path) -> No
     """The scheduler's database refuses it (locked past its busy timeout, here 50 ms) just as
     a task ends: the task is watched again next tick, not abandoned, and its result lands
     once. A claim whose launch never ran (the database failed in between) is retried."""
-    make_assets(tmp_path)
+    make_assets(tmp_path, SCRIPT)
     job = new_job("unavail", params={"sleep": 0.3})
     job.create_version()
     state = open_state(get_settings(), local_user=None)

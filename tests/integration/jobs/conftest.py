@@ -52,14 +52,15 @@ sys.exit(a.exit)
 """
 
 
-def make_assets(tmp: Path) -> None:
-    """model f/m, dataset f/d (two files), code s/e (eval.py) via the current hub client."""
+def make_assets(tmp: Path, script: str = SCRIPT) -> None:
+    """model f/m, dataset f/d (two files), code s/e (eval.py: ``script``) via the current hub
+    client."""
     src = tmp / "src"
     (src / "data").mkdir(parents=True)
     (src / "w.bin").write_bytes(b"weights")
     (src / "data" / "a.txt").write_text("a")
     (src / "data" / "b.txt").write_text("b")
-    (src / "eval.py").write_text(SCRIPT)
+    (src / "eval.py").write_text(script)
     (src / "notes.txt").write_text("not python")
     hub.create_folder(type_="model", name="f").create_asset(name="m").create_commit(
         message="w", add=[str(src / "w.bin")]

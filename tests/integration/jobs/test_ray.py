@@ -27,6 +27,7 @@ from tests.integration.evaluators.helpers import commit_dir, digits_prepare
 from tests.integration.jobs.conftest import make_assets, new_job
 from tests.integration.jobs.test_runtimes import SCRIPT as RUNTIME_SCRIPT
 from tests.integration.jobs.test_runtimes import _wheel
+from tests.support.waiting import until
 
 RAY = str(Path(sys.executable).parent / "ray")
 NODE = re.compile(r"\[assay\] on Ray node ([0-9a-f]+) \(.*\), in (\S+)")
@@ -147,16 +148,6 @@ def cluster() -> Iterator[Cluster]:
         c.stop()
 
 
-def _until(predicate, timeout: float = 90, what: str = "condition"):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def _ray_pool(cluster: Cluster, cpu: float | None = 2) -> None:
     hub.create_pool("ray", cpu=cpu, backend="ray", address=cluster.address)
 
@@ -225,20 +216,20 @@ def test_logs_while_running_and_terminate(cluster: Cluster, server: Server, tmp_
     make_assets(tmp_path)
     _ray_pool(cluster)
     v = new_job("t", params={"sleep": 120, "lines": 120}, pool="ray").get_version("V0001")
-    _until(lambda: "line 1" in v.logs(), what="the script's lines in assay logs")
+    until(lambda: "line 1" in v.logs(), what="the script's lines in assay logs")
     assert v.refresh().status == "Running"
     match = NODE.search(v.logs())
     assert match is not None
-    workers = _until(lambda: _workers(match.group(2)), what="the worker on its node")
+    workers = until(lambda: _workers(match.group(2)), what="the worker on its node")
     v.terminate()
     assert v.status == "Terminated"
-    _until(
+    until(
         lambda: not any(p.is_running() and p.status() != "zombie" for p in workers),
         timeout=60,
         what="the worker and its script to stop",
     )
-    _until(lambda: v.tasks()[0]["state"] == "Terminated", what="the task to end")
-    _until(lambda: not Path(match.group(2)).exists(), what="its directory on the node to go")
+    until(lambda: v.tasks()[0]["state"] == "Terminated", what="the task to end")
+    until(lambda: not Path(match.group(2)).exists(), what="its directory on the node to go")
     assert hub.list_evaluation() == []
 
 
@@ -249,10 +240,10 @@ def test_lost_node_is_retried_and_results_land_once(
     make_assets(tmp_path)
     _ray_pool(cluster)
     v = new_job("k", params={"sleep": 6, "lines": 6}, pool="ray").get_version("V0001")
-    _until(lambda: "line 0" in v.logs(), what="the script to start")
+    until(lambda: "line 0" in v.logs(), what="the script to start")
     match = NODE.search(v.logs())
     assert match is not None
-    workers = _until(lambda: _workers(match.group(2)), what="the worker on its node")
+    workers = until(lambda: _workers(match.group(2)), what="the worker on its node")
     raylet = next(
         p for p in workers[0].parents() if p.name() == "raylet" or "raylet" in p.cmdline()[0]
     )

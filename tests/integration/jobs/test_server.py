@@ -6,22 +6,12 @@ import itertools
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 from assay import hub
 from tests.conftest import ASSAY, Server, clean_env, start_server
 from tests.integration.jobs.conftest import make_assets, new_job
-
-
-def _until(predicate, timeout: float = 60, what: str = "condition"):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+from tests.support.waiting import until
 
 
 def test_server_runs_job_kill9_worker_is_retried(
@@ -30,11 +20,11 @@ def test_server_runs_job_kill9_worker_is_retried(
     hub.login(host=server.url, api_key=server.admin_key)
     make_assets(tmp_path)
     v = new_job("k", params={"sleep": 2, "lines": 4}).get_version("V0001")
-    task = _until(
+    task = until(
         lambda: next((t for t in v.tasks() if t["pid"] and t["state"] == "Running"), None),
         what="a running task",
     )
-    _until(lambda: "line 0" in v.logs(), what="the script to start")
+    until(lambda: "line 0" in v.logs(), what="the script to start")
     os.kill(task["pid"], signal.SIGKILL)
     v.wait(timeout=120)
     assert v.status == "Completed", v.data["message"]
@@ -51,13 +41,13 @@ def test_terminate_running_keeps_partial_results(
     hub.login(host=server.url, api_key=server.admin_key)
     make_assets(tmp_path)
     v = new_job("t", params={"sleep": 60, "early": "yes"}).get_version("V0001")
-    _until(lambda: "start attempt 1" in v.logs(), what="the script to start")
+    until(lambda: "start attempt 1" in v.logs(), what="the script to start")
     pid = v.tasks()[0]["pid"]
     v.terminate()
     assert v.status == "Terminated"
-    _until(lambda: v.refresh().data["partial"], timeout=30, what="partial metrics")
+    until(lambda: v.refresh().data["partial"], timeout=30, what="partial metrics")
     assert v.metrics == {"seen": 1}
-    _until(lambda: not Path(f"/proc/{pid}").exists(), timeout=30, what="the worker to stop")
+    until(lambda: not Path(f"/proc/{pid}").exists(), timeout=30, what="the worker to stop")
     assert hub.list_evaluation() == []
 
 
@@ -67,7 +57,7 @@ def test_queue_order_on_a_pool_of_one(home: Path, tmp_path: Path, server: Server
     hub.create_pool("one", cpu=1, memory="1GiB")
     job = new_job("q", params={"sleep": 1}, pool="one")
     first = job.get_version("V0001")
-    _until(lambda: first.refresh().status == "Running", what="V0001 to hold the pool")
+    until(lambda: first.refresh().status == "Running", what="V0001 to hold the pool")
     second = job.create_version()
     third = job.create_version(priority=5)
     fourth = job.create_version(priority=0)  # settings are copied from V0003 otherwise
@@ -117,7 +107,7 @@ def test_server_restart_finishes_everything_exactly_once(home: Path, tmp_path: P
         job.create_version()
         job.create_version()
         first = job.get_version("V0001")
-        _until(
+        until(
             lambda: first.refresh().status == "Running" and "line 0" in first.logs(),
             what="V0001 to run",
         )
@@ -187,10 +177,10 @@ def test_cli_against_server_and_delete_running(home: Path, tmp_path: Path, serve
     assert res.returncode == 4 and "already Completed" in res.stderr
     # Deleting a running version stops its worker first.
     running = hub.get_job("c").create_version(params={"sleep": 60, "mode": "sdk"})
-    _until(lambda: "start attempt 1" in running.logs(), what="the script to start")
+    until(lambda: "start attempt 1" in running.logs(), what="the script to start")
     pid = running.tasks()[0]["pid"]
     running.delete()
-    _until(lambda: not Path(f"/proc/{pid}").exists(), timeout=30, what="the worker to stop")
+    until(lambda: not Path(f"/proc/{pid}").exists(), timeout=30, what="the worker to stop")
     assert [v.name for v in hub.get_job("c").versions()] == ["V0001"]
 
 
@@ -202,11 +192,11 @@ def test_graceful_stop_requeues_and_the_next_start_finishes(home: Path, tmp_path
         hub.login(host=srv.url, api_key=srv.admin_key)
         make_assets(tmp_path)
         v = new_job("g", params={"sleep": 3, "lines": 3}).get_version("V0001")
-        _until(lambda: "line 0" in v.logs(), what="the script to run")
+        until(lambda: "line 0" in v.logs(), what="the script to run")
         pid = v.tasks()[0]["pid"]
         srv.process.terminate()  # SIGTERM, as a service manager would
         srv.process.wait(timeout=60)  # uvicorn re-raises SIGTERM once it has shut down
-        _until(lambda: not Path(f"/proc/{pid}").exists(), timeout=30, what="the worker to stop")
+        until(lambda: not Path(f"/proc/{pid}").exists(), timeout=30, what="the worker to stop")
     finally:
         if srv.process.poll() is None:
             srv.process.kill()
