@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from assay.backends.base import Handle
@@ -27,6 +28,9 @@ class LocalBackend:
         self.host = socket.gethostname()
         self._procs: dict[int, subprocess.Popen[bytes]] = {}
         self._lock = threading.Lock()
+        # Called when a worker exits (the scheduler's wake-up), so the next step of a version
+        # (its merge, its completion) need not wait for the next tick.
+        self.on_exit: Callable[[], None] | None = None
 
     def start(self, spec: TaskSpec, spec_path: Path, log_path: Path) -> Handle:
         spec_path.parent.mkdir(parents=True, exist_ok=True)
@@ -54,6 +58,8 @@ class LocalBackend:
             )
         with self._lock:
             self._procs[proc.pid] = proc
+        if self.on_exit is not None:
+            threading.Thread(target=_notify_on_exit, args=(proc, self.on_exit), daemon=True).start()
         return Handle(pid=proc.pid, host=self.host)
 
     def poll(self, handle: Handle) -> int | None:
@@ -81,6 +87,11 @@ class LocalBackend:
         if host != self.host or not _is_worker(pid):
             return
         _kill_group(pid, signal.SIGKILL)
+
+
+def _notify_on_exit(proc: subprocess.Popen[bytes], notify: Callable[[], None]) -> None:
+    proc.wait()  # poll() from the scheduler's thread stays safe: Popen locks its waitpid
+    notify()
 
 
 def _is_worker(pid: int) -> bool:

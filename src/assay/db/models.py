@@ -314,7 +314,11 @@ class Task(Base):
     holds its version's resource request on the pool."""
 
     __tablename__ = "tasks"
-    __table_args__ = (UniqueConstraint("version_id", "index"),)
+    __table_args__ = (
+        UniqueConstraint("version_id", "index"),
+        # Each scheduler tick asks for queued and running tasks of every version ever run.
+        Index("ix_tasks_state", "state"),
+    )
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     version_id: Mapped[str] = mapped_column(ForeignKey("versions.id", ondelete="CASCADE"))
     index: Mapped[int] = mapped_column(default=0)

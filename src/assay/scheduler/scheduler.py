@@ -55,6 +55,11 @@ from assay.worker.spec import RESULT_FILE, STORAGE_VARIABLES, TaskSpec
 
 log = logging.getLogger("assay.scheduler")
 LEASE_TTL = timedelta(seconds=15)
+# A tick watches and admits every time (0.2 s); the lease is renewed and lost schedulers'
+# tasks looked for less often, since neither needs a fifth of a second: a tick's database
+# work costs CPU that the tasks on the same machine would otherwise use (docs/performance.md).
+BEAT_EVERY = 3.0  # seconds; well inside LEASE_TTL
+RECOVER_EVERY = 1.0
 
 
 @dataclass
@@ -93,7 +98,11 @@ class Scheduler:
         self.host = socket.gethostname()
         self._running: dict[str, Running] = {}
         self._stop = threading.Event()
+        self._wake = threading.Event()  # a worker ended, or stop(): tick now
+        if isinstance(self.backend, LocalBackend):
+            self.backend.on_exit = self._wake.set
         self._thread: threading.Thread | None = None
+        self._last = {"beat": -math.inf, "recover": -math.inf}  # monotonic time of each
 
     # ---- lifecycle ---------------------------------------------------------------------------
 
@@ -105,6 +114,7 @@ class Scheduler:
         """Stop scheduling; tasks still running here are stopped and queued again, so the
         next scheduler (the next server start) runs them rather than finding them lost."""
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
         with self.instance.db.session() as s:
@@ -125,11 +135,17 @@ class Scheduler:
                 self.tick()
             except Exception:  # keep scheduling; the next tick retries from the database
                 log.exception("scheduler tick failed")
-            self._stop.wait(self.interval)
+            self._wake.wait(self.interval)
+            self._wake.clear()
 
     def tick(self) -> None:
-        self._beat()
-        self._recover()
+        now = time.monotonic()
+        if now - self._last["beat"] >= BEAT_EVERY:
+            self._beat()
+            self._last["beat"] = now
+        if now - self._last["recover"] >= RECOVER_EVERY:
+            self._recover()
+            self._last["recover"] = now
         self._watch()
         self._admit()
 
@@ -204,9 +220,54 @@ class Scheduler:
         """Move a running version to a final state by compare-and-set."""
         return transitions.move(s, version, state, message, expect=State.RUNNING)
 
+    def _quiet(self) -> set[str]:
+        """Task ids of this scheduler's runs that need nothing from the database this tick
+        (still theirs, their version running and inside its timeout): one query for all,
+        instead of a transaction per run."""
+        runs = list(self._running.values())
+        if not runs:
+            return set()
+        by_task = {run.task_id: run for run in runs}
+        quiet = set()
+        now = utcnow()
+        with self.instance.db.session() as s:
+            rows = s.execute(
+                select(
+                    Task.id,
+                    Task.scheduler_id,
+                    Task.attempts,
+                    Version.state,
+                    Version.started_at,
+                    Version.timeout,
+                )
+                .join(Version, Version.id == Task.version_id)
+                .where(Task.id.in_(list(by_task)))
+            ).all()
+        for task_id, scheduler_id, attempts, state, started_at, timeout in rows:
+            run = by_task[task_id]
+            if (
+                scheduler_id == self.id
+                and attempts == run.attempt
+                and state == State.RUNNING
+                and not run.cancelled
+                and (started_at is None or (now - started_at).total_seconds() <= timeout)
+            ):
+                quiet.add(task_id)
+        return quiet
+
     def _watch(self) -> None:
+        try:
+            quiet = self._quiet()
+        except OperationalError as exc:  # the database briefly unavailable: next tick
+            log.warning("watching tasks: %s; trying again", exc)
+            return
         for run in list(self._running.values()):
             try:
+                if run.task_id in quiet:  # only whether its process ended
+                    if run.code is None:
+                        run.code = (run.backend or self.backend).poll(run.handle)
+                    if run.code is None:
+                        continue
                 self._watch_one(run)
             except OperationalError as exc:  # the database briefly unavailable: next tick
                 log.warning("watching task %s: %s; trying again", run.task_id, exc)
@@ -402,6 +463,9 @@ class Scheduler:
         start moves its version to Running; nobody overtakes a task that does not fit."""
         claimed: list[tuple[str, str]] = []  # (version id, task id)
         with self.instance.db.session() as s:
+            # Most ticks find nothing queued: one indexed lookup, then no locks or usage sums.
+            if s.scalar(select(Task.id).where(Task.state == State.QUEUING).limit(1)) is None:
+                return
             # Schedulers sharing a PostgreSQL database admit one at a time: each locks the
             # pool rows before reading what is free (SQLite's BEGIN IMMEDIATE already
             # serialises whole transactions, and SQLAlchemy leaves FOR UPDATE out there).

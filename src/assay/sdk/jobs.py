@@ -110,15 +110,20 @@ class Version:
     def wait(
         self,
         timeout: float | None = None,
-        poll: float = 0.3,
+        poll: float = 1.0,
         on_update: Callable[[Version], None] | None = None,
     ) -> Version:
-        """Block until the version ends. Embedded, this process runs the scheduler for it."""
+        """Block until the version ends. Embedded, this process runs the scheduler for it.
+
+        Asks every 0.1 s at first, then less often up to every ``poll`` seconds: a short
+        version is seen ending at once, and a long one's waiting costs the server (often the
+        same machine as the tasks) a request a second, not several."""
         if self._client.embedded:
             from assay.sdk.embedded import server_for
 
             server_for(self._client.settings).watch(self.data["id"])
         deadline = None if timeout is None else time.monotonic() + timeout
+        interval = min(poll, 0.1)
         while True:
             self.refresh()
             if on_update is not None:
@@ -127,4 +132,5 @@ class Version:
                 return self
             if deadline is not None and time.monotonic() > deadline:
                 raise AssayError(f"{self.ref} is still {self.status} after {timeout} s")
-            time.sleep(poll)
+            time.sleep(interval)
+            interval = min(poll, interval * 1.5)

@@ -88,13 +88,13 @@ def _sandbox(spec: TaskSpec, store: BlobStore, work: Path, python: str) -> Sandb
     readable = []
     if python != sys.executable:  # a runtime: its environment and the Python it was made from
         readable += [Path(python).parent.parent, Path(os.path.realpath(python)).parent.parent]
-    files: set[Path] = set()
+    files: set[str] = set()
     if spec.link_inputs:
         for entries in spec.inputs.values():
             for _path, sha, _size in entries:
                 local = store.local_path(sha)
                 if local is not None:
-                    files.add(Path(local))
+                    files.add(local)
     blobs: list[Path] = []
     if len(files) > PER_FILE_RULES:  # ~0.1 ms a rule: past this, read by hash, never list
         files, blobs = set(), [Path(store.root) / "blobs"]
@@ -102,7 +102,7 @@ def _sandbox(spec: TaskSpec, store: BlobStore, work: Path, python: str) -> Sandb
         workdir=work,
         writable=writable,
         readable=readable,
-        files=sorted(files),
+        files=[Path(f) for f in sorted(files)],
         read_by_name=blobs,
         memory=spec.memory,
         cpu_seconds=spec.cpu_seconds,

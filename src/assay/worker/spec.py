@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 RESULT_FILE = "_worker.json"
@@ -56,4 +56,6 @@ class TaskSpec:
     runtime_cache: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # Shallow: ``asdict`` deep-copies every input entry (0.3 s for 20,000 files, on the
+        # scheduler's thread, per task launched); JSON needs no copy.
+        return {f.name: getattr(self, f.name) for f in fields(self)}
