@@ -48,6 +48,9 @@ def _reference(images: list[Image.Image], spec: OnnxSpec) -> Any:
             mean=[1.0, 2.0, 3.0],
         ),
         OnnxSpec(file="m", size=[8, 8], color="gray", scale=0.06666666666666667),
+        # one table for all channels (scalar mean and std): a single gather
+        OnnxSpec(file="m", size=[12, 10], color="rgb", scale=1 / 255),
+        OnnxSpec(file="m", size=[10, 12], color="bgr", layout="NHWC", mean=[0.5], std=[0.25]),
     ],
 )
 def test_preprocess_equals_the_float64_formula(spec: OnnxSpec) -> None:
@@ -68,6 +71,14 @@ def test_open_image_names_the_file_that_does_not_decode(tmp_path: Path) -> None:
     bad.write_bytes(b"\x89PNG not really")
     with pytest.raises(InvalidInput, match=r"image cats/x\.png does not decode"):
         open_image(bad, "cats/x.png")
+
+
+def test_open_image_reads_a_file_whose_extension_names_another_format(tmp_path: Path) -> None:
+    picture = Image.fromarray(np.full((8, 8, 3), 200, dtype=np.uint8))
+    misnamed = tmp_path / "really-a-jpeg.png"
+    picture.save(misnamed, format="JPEG")
+    opened = open_image(misnamed, "cats/really-a-jpeg.png")
+    assert opened.format == "JPEG" and opened.size == (8, 8)
 
 
 def test_prefetched_keeps_order_and_raises_at_the_failing_item() -> None:
