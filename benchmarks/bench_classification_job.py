@@ -122,17 +122,14 @@ def _cnn(model_dir: Path) -> None:
 
 
 def _limit(model: Path, arrays: Any, output: str) -> float:
-    """Seconds onnxruntime alone takes over the decoded batches (default session options),
-    the best of two passes: this machine's timings wander by a fifth between runs."""
+    """Seconds onnxruntime alone takes over the decoded batches (default session options:
+    all cores), after a warm-up batch."""
     session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
-    session.run([output], {"image": arrays[:BATCH]})  # warm up
-    best = float("inf")
-    for _ in range(2):
-        t = time.perf_counter()
-        for start in range(0, len(arrays), BATCH):
-            session.run([output], {"image": arrays[start : start + BATCH]})
-        best = min(best, time.perf_counter() - t)
-    return best
+    session.run([output], {"image": arrays[:BATCH]})
+    t = time.perf_counter()
+    for start in range(0, len(arrays), BATCH):
+        session.run([output], {"image": arrays[start : start + BATCH]})
+    return time.perf_counter() - t
 
 
 def _seconds(v: Any) -> float:
@@ -142,9 +139,7 @@ def _seconds(v: Any) -> float:
     return (end - start).total_seconds()
 
 
-def _job(name: str, model_dir: Path, data_dir: Path) -> tuple[float, float]:
-    """Seconds of the first evaluation of the dataset (decoding it), then of a second one
-    (its pixels from the decoded-pixel cache)."""
+def _register(name: str, model_dir: Path, data_dir: Path) -> None:
     from assay import hub
 
     hub.create_folder(type_="model", name=name).create_asset(name="m").create_commit(
@@ -158,20 +153,61 @@ def _job(name: str, model_dir: Path, data_dir: Path) -> tuple[float, float]:
         )
     finally:
         os.chdir(here)
-    job = hub.create_job(
-        name=f"bench-{name}",
-        type="image-classification",
-        model=f"{name}/m",
-        dataset=f"{name}/t",
-        params={"batch_size": BATCH, "shards": 2},
-        cpu=1,
-    )
-    cold = _seconds(job.get_version("V0001").wait(timeout=1800))
-    warm = _seconds(job.create_version().wait(timeout=1800))
-    return cold, warm
+
+
+# The job settings compared: (label, shards, CPUs per task). On two cores, either two
+# one-CPU shards (then a merge task) or one two-CPU task that scores and merges.
+SETTINGS = (("2 shards x 1 CPU", 2, 1), ("1 task x 2 CPUs", 1, 2))
+
+
+def _version(name: str, shards: int, cpu: int, cache: bool) -> float:
+    """Seconds of one version of ``name``'s job with these settings; ``cache`` False makes it
+    decode every image (as the first evaluation of a dataset does)."""
+    from assay import hub
+
+    params = {"batch_size": BATCH, "shards": shards, "decode_cache": cache}
+    job_name = f"bench-{name}"
+    try:
+        job = hub.get_job(job_name)
+    except Exception:
+        job = hub.create_job(
+            name=job_name,
+            type="image-classification",
+            model=f"{name}/m",
+            dataset=f"{name}/t",
+            params=params,
+            cpu=cpu,
+        )
+        return _seconds(job.get_version("V0001").wait(timeout=1800))
+    return _seconds(job.create_version(params=params, cpu=cpu).wait(timeout=1800))
+
+
+def _rounds(
+    name: str, limit: Callable[[], float], rounds: int
+) -> tuple[list[float], dict[str, list[float]], dict[str, list[float]]]:
+    """Each job setting ``rounds`` times, with raw onnxruntime measured before and after
+    every version: this machine's speed drifts by a fifth over minutes, so a version's share
+    is taken against the mean of the two raw passes around it. Returns the raw times, and
+    the job times and shares by setting."""
+    _version(name, 1, 2, cache=True)  # fills the decoded-pixel cache for both settings
+    _version(name, 2, 1, cache=True)
+    raws = [limit()]
+    times: dict[str, list[float]] = {}
+    shares: dict[str, list[float]] = {}
+    for _ in range(rounds):
+        for label, shards, cpu in SETTINGS:
+            for cache in (False, True):
+                key = f"{label}, {'pixel cache' if cache else 'decoding'}"
+                job = _version(name, shards, cpu, cache)
+                raws.append(limit())
+                times.setdefault(key, []).append(job)
+                shares.setdefault(key, []).append((raws[-2] + raws[-1]) / 2 / job)
+    return raws, times, shares
 
 
 def main() -> None:
+    rounds = int(os.environ.get("ASSAY_BENCH_ROUNDS", "2"))
+    only = os.environ.get("ASSAY_BENCH_MODELS", "cnn,logreg").split(",")
     work = Path(tempfile.mkdtemp(prefix="assay-bench-"))
     os.environ["ASSAY_HOME"] = str(work / "home")
     try:
@@ -181,8 +217,14 @@ def main() -> None:
             "cnn": (work / "cnn", work / "cnn-data", 12, _tinted, "logits", "64x64 RGB"),
             "logreg": (logreg, work / "digits", 13, Image.open, "probabilities", "8x8 grey"),
         }
-        print(f"ONNX image classification through a whole job, batch {BATCH}, 2 shards x 1 CPU")
+        print(
+            f"ONNX image classification through a whole job vs raw onnxruntime, batch {BATCH};"
+            f" {rounds} rounds; share = raw / job, raw the mean of the passes just before and"
+            " after the version; medians shown"
+        )
         for name, (model_dir, data_dir, copies, convert, output, kind) in cases.items():
+            if name not in only:
+                continue
             _copies(small, data_dir, copies, convert)
             files = sorted(data_dir.glob("*/*.png"))
             n = len(files)
@@ -194,15 +236,24 @@ def main() -> None:
                 arrays = np.stack(
                     [np.asarray(Image.open(f), dtype=np.float32) / 15 for f in files]
                 )[:, None]
-            raw = _limit(model_dir / "model.onnx", np.ascontiguousarray(arrays), output)
+            arrays = np.ascontiguousarray(arrays)
+            _register(name, model_dir, data_dir)
+            raws, times, shares = _rounds(
+                name, lambda m=model_dir, a=arrays, o=output: _limit(m / "model.onnx", a, o), rounds
+            )
             del arrays
-            cold, warm = _job(name, model_dir, data_dir)
             print(f"{name}: {n:,} PNG images of {kind}")
-            print(f"  raw onnxruntime (decoded batches) {raw:7.2f} s  {n / raw:10,.0f} img/s")
-            for label, job in (("first evaluation (decodes)", cold), ("next (pixel cache)", warm)):
+            print(
+                f"  raw onnxruntime (decoded batches)            {np.median(raws):7.2f} s"
+                f"  {n / np.median(raws):8,.0f} img/s   passes: "
+                + ", ".join(f"{t:.1f}" for t in raws)
+            )
+            for key, job in times.items():
                 print(
-                    f"  whole Assay job, {label:<26} {job:7.2f} s  {n / job:10,.0f} img/s"
-                    f"   share of the limit {raw / job:.1%}"
+                    f"  job, {key:<40} {np.median(job):7.2f} s  {n / np.median(job):8,.0f} img/s"
+                    f"   share {np.median(shares[key]):6.1%}  (each: "
+                    + ", ".join(f"{x:.0%}" for x in shares[key])
+                    + ")"
                 )
     finally:
         shutil.rmtree(work, ignore_errors=True)
