@@ -98,6 +98,22 @@ class _Predictions:
             self.rows[item["id"]] = (index[label], scores)
 
 
+def _score_lists(scores: NDArray[np.float64]) -> pa.ListArray:
+    """One list of class scores per row, built from the matrix at once (a Python list per
+    row took 0.4 s for 20,000 rows)."""
+    rows, classes = scores.shape
+    offsets = pa.array(np.arange(rows + 1, dtype=np.int32) * classes)
+    return pa.ListArray.from_arrays(offsets, pa.array(scores.ravel(), pa.float64()))
+
+
+def _score_matrix(column: pa.ChunkedArray, classes: int) -> NDArray[np.float64]:
+    """The shards' score lists as one rows x classes matrix."""
+    flat = np.asarray(column.combine_chunks().flatten(), dtype=np.float64)
+    if flat.size != len(column) * classes:
+        raise InvalidInput(f"the shards' scores are not {classes} per image")
+    return flat.reshape(len(column), classes)
+
+
 @evaluator(TASK)
 class ImageClassification:
     name = TASK
@@ -175,7 +191,7 @@ class ImageClassification:
             "pred": pa.array(preds, pa.int32()),
         }
         if scores and len(scores) == len(items):
-            columns_out["scores"] = pa.array([s.tolist() for s in scores], pa.list_(pa.float64()))
+            columns_out["scores"] = _score_lists(np.stack(scores))
         pq.write_table(pa.table(columns_out), stage.output_dir / "shard.parquet")
         (stage.output_dir / "labels.json").write_text(json.dumps(data.labels))
         print(f"[assay] shard {stage.shard + 1}/{stage.shards}: {len(items)} images", flush=True)
@@ -218,7 +234,7 @@ class ImageClassification:
         y_pred = table.column("pred").to_numpy().astype(np.int64)
         scores = None
         if "scores" in table.column_names and table.column("scores").null_count == 0:
-            scores = np.array(table.column("scores").to_pylist(), dtype=np.float64)
+            scores = _score_matrix(table.column("scores"), len(labels))
         metrics = classification_metrics(y_true, y_pred, labels, scores)
         (stage.output_dir / "metrics.json").write_text(json.dumps(metrics, allow_nan=False))
         names = np.array(labels, dtype=object)

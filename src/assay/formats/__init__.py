@@ -39,7 +39,7 @@ class Files:
             not relative
             or relative.startswith("/")
             or "\x00" in relative
-            or ".." in Path(relative).parts
+            or ".." in relative.split("/")  # a Path per call cost 0.2 s a 20,000-image shard
         ):
             return None  # inputs may be links into the blob store: the check is lexical
         if self._index is not None:

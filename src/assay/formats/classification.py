@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,7 +87,7 @@ def load(root: Path) -> ClassificationData:
         listed = [
             (p, p.split("/")[0], p)
             for p in files.paths()
-            if p.count("/") == 1 and Path(p).suffix.lower() in IMAGE_SUFFIXES
+            if p.count("/") == 1 and os.path.splitext(p)[1].lower() in IMAGE_SUFFIXES
         ]
         if not listed:
             raise InvalidInput(
