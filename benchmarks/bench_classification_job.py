@@ -164,12 +164,13 @@ def _version(name: str, shards: int, cpu: int, cache: bool) -> float:
     """Seconds of one version of ``name``'s job with these settings; ``cache`` False makes it
     decode every image (as the first evaluation of a dataset does)."""
     from assay import hub
+    from assay.errors import NotFound
 
     params = {"batch_size": BATCH, "shards": shards, "decode_cache": cache}
     job_name = f"bench-{name}"
     try:
         job = hub.get_job(job_name)
-    except Exception:
+    except NotFound:
         job = hub.create_job(
             name=job_name,
             type="image-classification",

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
@@ -108,10 +109,10 @@ def _score_lists(scores: NDArray[np.float64]) -> pa.ListArray:
 
 def _score_matrix(column: pa.ChunkedArray, classes: int) -> NDArray[np.float64]:
     """The shards' score lists as one rows x classes matrix."""
-    flat = np.asarray(column.combine_chunks().flatten(), dtype=np.float64)
-    if flat.size != len(column) * classes:
+    lists = column.combine_chunks()
+    if len(lists) and not pc.all(pc.equal(pc.list_value_length(lists), classes)).as_py():
         raise InvalidInput(f"the shards' scores are not {classes} per image")
-    return flat.reshape(len(column), classes)
+    return np.asarray(lists.flatten(), dtype=np.float64).reshape(len(lists), classes)
 
 
 @evaluator(TASK)

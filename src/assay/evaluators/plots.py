@@ -220,13 +220,6 @@ def pr_curves(curves: dict[str, list[float]], path: Path) -> None:
     canvas.save(path)
 
 
-def _colour(name: str) -> tuple[int, int, int]:
-    from PIL import ImageColor
-
-    r, g, b = ImageColor.getrgb(name)[:3]
-    return r, g, b
-
-
 def sample_grid(samples: Sequence[tuple[Any, str, list[Box]]], title: str, path: Path) -> None:
     """Images with a caption each (and boxes drawn), e.g. the most confident mistakes, four
     to a row, each fitted into a 240-pixel square; small images are enlarged without
@@ -244,9 +237,7 @@ def sample_grid(samples: Sequence[tuple[Any, str, list[Box]]], title: str, path:
         draw = ImageDraw.Draw(fitted)
         for (x, y, w, h), colour in boxes:
             x0, y0 = x * factor, y * factor
-            draw.rectangle(
-                [x0, y0, x0 + w * factor, y0 + h * factor], outline=_colour(colour), width=2
-            )
+            draw.rectangle([x0, y0, x0 + w * factor, y0 + h * factor], outline=colour, width=2)
         shown.append(fitted)
     rows = [shown[i : i + cols] for i in range(0, len(shown), cols)]
     heights = [caption_h + max(p.height for p in row) + 12 for row in rows]

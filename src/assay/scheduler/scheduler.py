@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -33,7 +33,6 @@ from assay.backends.local import LocalBackend
 from assay.core.errors import InvalidInput
 from assay.core.states import FINAL, State
 from assay.db.models import (
-    Commit,
     Evaluation,
     Job,
     Pool,
@@ -42,16 +41,14 @@ from assay.db.models import (
     Version,
     utcnow,
 )
-from assay.scheduler import llm, outputs
+from assay.scheduler import llm, outputs, specs
 from assay.scheduler.backends import PoolBackends
-from assay.scheduler.caches import decode_env
 from assay.scheduler.faults import failure as _failure
 from assay.scheduler.faults import pid_alive as _pid_alive
 from assay.scheduler.faults import stale
-from assay.scheduler.workdir import private_root as _private_root
-from assay.services import history, pools, runtimes, transitions
+from assay.services import pools, transitions
 from assay.services.context import Instance
-from assay.worker.spec import RESULT_FILE, STORAGE_VARIABLES, TaskSpec
+from assay.worker.spec import RESULT_FILE
 
 log = logging.getLogger("assay.scheduler")
 LEASE_TTL = timedelta(seconds=15)
@@ -102,7 +99,7 @@ class Scheduler:
         if isinstance(self.backend, LocalBackend):
             self.backend.on_exit = self._wake.set
         self._thread: threading.Thread | None = None
-        self._last = {"beat": -math.inf, "recover": -math.inf}  # monotonic time of each
+        self._beaten = self._recovered = -math.inf  # monotonic times of the last of each
 
     # ---- lifecycle ---------------------------------------------------------------------------
 
@@ -140,12 +137,12 @@ class Scheduler:
 
     def tick(self) -> None:
         now = time.monotonic()
-        if now - self._last["beat"] >= BEAT_EVERY:
+        if now - self._beaten >= BEAT_EVERY:
             self._beat()
-            self._last["beat"] = now
-        if now - self._last["recover"] >= RECOVER_EVERY:
+            self._beaten = now
+        if now - self._recovered >= RECOVER_EVERY:
             self._recover()
-            self._last["recover"] = now
+            self._recovered = now
         self._watch()
         self._admit()
 
@@ -223,7 +220,9 @@ class Scheduler:
     def _quiet(self) -> set[str]:
         """Task ids of this scheduler's runs that need nothing from the database this tick
         (still theirs, their version running and inside its timeout): one query for all,
-        instead of a transaction per run."""
+        instead of a transaction per run. A read-only filter: ``_watch_one`` decides again,
+        on fresh rows, for every run not in it, so keep its conditions the negation of
+        this one's."""
         runs = list(self._running.values())
         if not runs:
             return set()
@@ -531,7 +530,8 @@ class Scheduler:
             job = s.get(Job, version.job_id)
             assert job is not None
             try:
-                spec = self._spec(s, job, version, task)
+                workdir = self._workdir(version.id, task.index, task.attempts)
+                spec = specs.task_spec(self.instance, s, job, version, task, workdir)
                 log_path = self.log_path(version.id, task.index)
                 log_path.parent.mkdir(parents=True, exist_ok=True)
                 with open(log_path, "a") as f:
@@ -539,7 +539,6 @@ class Scheduler:
                         f"[assay] {version_label(job, version)} task {task.index} attempt "
                         f"{task.attempts} on {self.host}\n"
                     )
-                workdir = Path(spec.workdir)
                 pool = s.get(Pool, version.pool_id)
                 backend = self.backends.get(pool.backend, pool.address) if pool else self.backend
                 handle = backend.start(spec, workdir / "spec.json", log_path)
@@ -560,98 +559,4 @@ class Scheduler:
             time.monotonic(),
             backend=backend,
             attempt=attempt,
-        )
-
-    def _llm_env(self, s: Session, job: Job, version: Version) -> dict[str, str]:
-        return llm.task_env(s, job, version, self.instance)
-
-    def _spec(self, s: Session, job: Job, version: Version, task: Task) -> TaskSpec:
-        store = self.instance.store
-
-        def entries(commit_id: str | None) -> list[list[object]]:
-            if commit_id is None:
-                return []
-            commit = s.get(Commit, commit_id)
-            if commit is None:
-                raise InvalidInput(f"commit {commit_id[:8]} no longer exists")
-            files = history.load_manifest(store, commit.manifest_sha256)
-            return [[e.path, e.sha256, e.size] for e in files.values()]
-
-        _private_root(self.instance.settings.resolved_work_dir)
-        workdir = self._workdir(version.id, task.index, task.attempts)
-        shutil.rmtree(workdir, ignore_errors=True)
-        workdir.mkdir(parents=True)
-        os.chmod(workdir, 0o700)
-        if task.kind == "merge":
-            # The merge reads what the shards kept, and the dataset only to draw a few of its
-            # worst samples (an index of the commit's blobs: nothing is copied).
-            shards = s.scalars(
-                select(Task)
-                .where(Task.version_id == version.id, Task.kind == "shard")
-                .order_by(Task.index)
-            ).all()
-            inputs = {f"shards/{t.index}": list(t.outputs or []) for t in shards}
-            inputs["data"] = entries(version.dataset_commit_id)
-            places = {"data": version.data_path} if version.data_path else {}
-        else:
-            inputs = {
-                "code": entries(version.code_commit_id),
-                "model": entries(version.model_commit_id),
-                "data": entries(version.dataset_commit_id),
-            }
-            places = {
-                name: path
-                for name, path in (("model", version.model_path), ("data", version.data_path))
-                if path is not None
-            }
-            source = (version.params or {}).get("rescore_of")
-            if version.endpoint_id and source:
-                inputs["replies"] = llm.stored_replies(s, version, str(source))
-        shard_count = s.scalar(
-            select(func.count())
-            .select_from(Task)
-            .where(Task.version_id == version.id, Task.kind == "shard")
-        )
-        threads = max(1, math.ceil(version.cpu))
-        storage_url = self.instance.settings.resolved_storage_url
-        runtime = (
-            runtimes.spec_of(s, version.runtime_version_id) if version.runtime_version_id else None
-        )
-        return TaskSpec(
-            runtime=runtime,
-            runtime_cache=str(self.instance.settings.home / "runtimes"),
-            storage_url=storage_url,
-            storage_env=(
-                {k: os.environ[k] for k in STORAGE_VARIABLES if k in os.environ}
-                if "://" in storage_url and not storage_url.startswith("file://")
-                else {}
-            ),
-            workdir=str(workdir),
-            launch=version.launch or "",
-            params=dict(version.params),
-            inputs=inputs,
-            locations=places,
-            storage_roots=self.instance.settings.storage_root_list,
-            embedded=self.instance.local_user is not None,
-            memory=version.memory,
-            cpus=version.cpu,
-            gpus=version.gpu,
-            cpu_seconds=int(version.timeout * max(version.cpu, 1)) + 10,
-            evaluator=None if job.type == "custom" else job.type,
-            link_inputs=job.type != "custom",
-            stage=task.kind,
-            shard=task.index if task.kind == "shard" else 0,
-            shards=int(shard_count or 1),
-            env={
-                "ASSAY_JOB": job.name,
-                "ASSAY_VERSION": f"V{version.number:04d}",
-                "ASSAY_ATTEMPT": str(task.attempts),
-                "ASSAY_TASK_INDEX": str(task.index),
-                # Thread pools (onnxruntime, BLAS, OpenMP) sized to the task's CPU request, so
-                # parallel shards do not oversubscribe the machine.
-                "ASSAY_CPUS": str(threads),
-                "OMP_NUM_THREADS": str(threads),
-                **(self._llm_env(s, job, version) if task.kind != "merge" else {}),
-                **decode_env(self.instance.settings, job.type, version),
-            },
         )
